@@ -1,0 +1,228 @@
+"""Reads of the catalog. Every user-reachable read narrows to what ``actor`` may see."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from apps.catalog import permissions
+from apps.catalog.models import (
+    ClassificationSuggestion,
+    Column,
+    Dataset,
+    DatasetGroupObjectPermission,
+    DatasetUserObjectPermission,
+    DataSource,
+    LineageEdge,
+)
+from apps.core.errors import NotFound, PermissionDenied
+
+
+def dataset_visible(*, actor: Any) -> QuerySet[Dataset]:
+    """Datasets ``actor`` may see (see ``permissions`` for the rules)."""
+    qs = Dataset.objects.all()
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return qs.none()
+    if actor.has_perm(permissions.VIEW_DATASET) or actor.has_perm(permissions.CHANGE_DATASET):
+        return qs
+    group_ids = list(actor.groups.values_list("id", flat=True))
+    perm_ids = Permission.objects.filter(
+        content_type__app_label="catalog", codename__in=["view_dataset", "change_dataset"]
+    ).values("id")
+    user_grants = DatasetUserObjectPermission.objects.filter(
+        user=actor, permission_id__in=perm_ids
+    ).values("content_object_id")
+    group_grants = DatasetGroupObjectPermission.objects.filter(
+        group_id__in=group_ids, permission_id__in=perm_ids
+    ).values("content_object_id")
+    rule = Q(owner=actor) | Q(steward=actor) | Q(pk__in=user_grants)
+    if group_ids:
+        rule |= (
+            Q(owner_group_id__in=group_ids)
+            | Q(steward_group_id__in=group_ids)
+            | Q(pk__in=group_grants)
+        )
+    return qs.filter(rule)
+
+
+@dataclass(frozen=True)
+class DatasetFilters:
+    q: str = ""
+    source: str = ""  # source name
+    sensitivity: str = ""  # effective sensitivity key
+    category: str = ""  # data category key, on the dataset or any live column
+    owner: str = ""  # username or group name (owner or steward)
+    tag: str = ""
+    unclassified: bool = False
+    include_removed: bool = False
+
+
+def dataset_list(*, actor: Any, filters: DatasetFilters | None = None) -> QuerySet[Dataset]:
+    f = filters or DatasetFilters()
+    qs = dataset_visible(actor=actor)
+    if not f.include_removed:
+        qs = qs.filter(removed_at__isnull=True)
+    if f.q:
+        qs = qs.filter(Q(fqn__icontains=f.q) | Q(description__icontains=f.q))
+    if f.source:
+        qs = qs.filter(source__name=f.source)
+    if f.sensitivity:
+        qs = qs.filter(effective_sensitivity__key=f.sensitivity)
+    if f.unclassified:
+        qs = qs.filter(effective_sensitivity__isnull=True)
+    if f.category:
+        column_has = Column.categories.through.objects.filter(
+            column__dataset_id=OuterRef("pk"),
+            column__removed_at__isnull=True,
+            datacategory__key=f.category,
+        )
+        dataset_has = Dataset.categories.through.objects.filter(
+            dataset_id=OuterRef("pk"), datacategory__key=f.category
+        )
+        qs = qs.filter(Exists(dataset_has) | Exists(column_has))
+    if f.owner:
+        qs = qs.filter(
+            Q(owner__username=f.owner)
+            | Q(steward__username=f.owner)
+            | Q(owner_group__name=f.owner)
+            | Q(steward_group__name=f.owner)
+        )
+    if f.tag:
+        qs = qs.filter(tags__key=f.tag)
+    return qs.select_related(
+        "source", "owner", "owner_group", "steward", "steward_group", "effective_sensitivity"
+    ).prefetch_related("tags")
+
+
+def dataset_get(*, actor: Any, pk: int) -> Dataset:
+    """One dataset ``actor`` may see; missing and forbidden both raise ``NotFound``."""
+    dataset = (
+        dataset_visible(actor=actor)
+        .select_related(
+            "source",
+            "owner",
+            "owner_group",
+            "steward",
+            "steward_group",
+            "sensitivity",
+            "effective_sensitivity",
+        )
+        .prefetch_related("tags", "categories")
+        .filter(pk=pk)
+        .first()
+    )
+    if dataset is None:
+        raise NotFound("No dataset with that id.")
+    return dataset
+
+
+def dataset_get_by_fqn(*, actor: Any, fqn: str) -> Dataset:
+    dataset = dataset_visible(actor=actor).filter(fqn=fqn).first()
+    if dataset is None:
+        raise NotFound(f"No dataset named {fqn!r}.")
+    return dataset
+
+
+def dataset_get_for_change(*, actor: Any, pk: int, lock: bool = False) -> Dataset:
+    """A dataset ``actor`` may edit. Invisible: ``NotFound``; visible but read-only: ``PermissionDenied``."""
+    dataset = dataset_get(actor=actor, pk=pk)
+    if lock:
+        dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if not permissions.can_change_dataset(actor, dataset):
+        raise PermissionDenied("You may view this dataset but not change it.")
+    return dataset
+
+
+def column_list(*, dataset: Dataset, include_removed: bool = False) -> QuerySet[Column]:
+    """Columns of a dataset the caller already resolved with ``dataset_get``."""
+    qs = dataset.columns.all()
+    if not include_removed:
+        qs = qs.filter(removed_at__isnull=True)
+    pending = ClassificationSuggestion.objects.filter(
+        status=ClassificationSuggestion.Status.PENDING
+    ).select_related("category", "sensitivity")
+    return (
+        qs.select_related("sensitivity", "classified_by")
+        .prefetch_related(
+            "categories", Prefetch("suggestions", queryset=pending, to_attr="pending")
+        )
+        .order_by("ordinal", "name")
+    )
+
+
+def column_get(*, actor: Any, pk: int) -> Column:
+    column = (
+        Column.objects.select_related("dataset", "sensitivity")
+        .filter(pk=pk, dataset__in=dataset_visible(actor=actor))
+        .first()
+    )
+    if column is None:
+        raise NotFound("No column with that id.")
+    return column
+
+
+def lineage_neighbours(*, actor: Any, dataset: Dataset) -> dict[str, list[Dataset]]:
+    """Direct upstream and downstream datasets that ``actor`` may see."""
+    visible = dataset_visible(actor=actor).select_related("effective_sensitivity")
+    upstream_ids = LineageEdge.objects.filter(downstream=dataset).values("upstream_id")
+    downstream_ids = LineageEdge.objects.filter(upstream=dataset).values("downstream_id")
+    return {
+        "upstream": list(visible.filter(pk__in=upstream_ids).order_by("fqn")[:50]),
+        "downstream": list(visible.filter(pk__in=downstream_ids).order_by("fqn")[:50]),
+    }
+
+
+def suggestion_list(
+    *,
+    actor: Any,
+    status: str = ClassificationSuggestion.Status.PENDING,
+    dataset: Dataset | None = None,
+) -> QuerySet[ClassificationSuggestion]:
+    qs = ClassificationSuggestion.objects.filter(column__dataset__in=dataset_visible(actor=actor))
+    if status:
+        qs = qs.filter(status=status)
+    if dataset is not None:
+        qs = qs.filter(column__dataset=dataset)
+    return qs.select_related(
+        "column", "column__dataset", "category", "sensitivity", "decided_by"
+    ).order_by("-confidence", "id")
+
+
+def suggestion_get(*, actor: Any, pk: int) -> ClassificationSuggestion:
+    suggestion = suggestion_list(actor=actor, status="").filter(pk=pk).first()
+    if suggestion is None:
+        raise NotFound("No suggestion with that id.")
+    return suggestion
+
+
+def source_visible(*, actor: Any) -> QuerySet[DataSource]:
+    """Sources: all of them for catalog admins, else those holding a dataset ``actor`` can see."""
+    qs = DataSource.objects.all()
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return qs.none()
+    if actor.has_perm(permissions.VIEW_SOURCE) or actor.has_perm(permissions.MANAGE_SOURCES):
+        return qs
+    return qs.filter(pk__in=dataset_visible(actor=actor).values("source_id"))
+
+
+def source_list(*, actor: Any) -> QuerySet[DataSource]:
+    return (
+        source_visible(actor=actor)
+        .annotate(dataset_count=Count("datasets", filter=Q(datasets__removed_at__isnull=True)))
+        .order_by("name")
+    )
+
+
+def source_get(*, actor: Any, pk: int) -> DataSource:
+    source = source_visible(actor=actor).filter(pk=pk).first()
+    if source is None:
+        raise NotFound("No data source with that id.")
+    return source
+
+
+def source_get_for_manage(*, actor: Any, pk: int) -> DataSource:
+    source = source_get(actor=actor, pk=pk)
+    if not permissions.can_manage_sources(actor):
+        raise PermissionDenied("Managing data sources needs the catalog admin role.")
+    return source

@@ -1,0 +1,68 @@
+"""Helpers the catalog services share: snapshots for the audit diff, effective sensitivity."""
+
+from typing import Any
+
+from django.db.models import Max
+
+from apps.catalog.models import Column, Dataset
+from apps.classification.models import SensitivityLevel
+
+
+def _name(obj: Any) -> str | None:
+    if obj is None:
+        return None
+    return (
+        getattr(obj, "key", None)
+        or getattr(obj, "username", None)
+        or getattr(obj, "name", None)
+        or str(obj)
+    )
+
+
+def dataset_snapshot(dataset: Dataset) -> dict[str, Any]:
+    """The audited fields of a dataset (metadata only: no data values, no secrets)."""
+    return {
+        "description": dataset.description,
+        "provenance": dataset.provenance,
+        "kind": dataset.kind,
+        "owner": _name(dataset.owner),
+        "owner_group": _name(dataset.owner_group),
+        "steward": _name(dataset.steward),
+        "steward_group": _name(dataset.steward_group),
+        "sensitivity": _name(dataset.sensitivity),
+        "effective_sensitivity": _name(dataset.effective_sensitivity),
+        "categories": sorted(c.key for c in dataset.categories.all()) if dataset.pk else [],
+        "tags": sorted(t.key for t in dataset.tags.all()) if dataset.pk else [],
+        "removed": dataset.removed_at is not None,
+    }
+
+
+def column_snapshot(column: Column) -> dict[str, Any]:
+    return {
+        "name": column.name,
+        "data_type": column.data_type,
+        "is_nullable": column.is_nullable,
+        "description": column.description,
+        "sensitivity": _name(column.sensitivity),
+        "categories": sorted(c.key for c in column.categories.all()) if column.pk else [],
+        "removed": column.removed_at is not None,
+    }
+
+
+def dataset_refresh_effective_sensitivity(*, dataset: Dataset) -> bool:
+    """Set ``effective_sensitivity`` = max(declared, most sensitive live column). True if it changed.
+
+    Callers hold the dataset row (inside their transaction) and record the change themselves.
+    """
+    top_rank = Column.objects.filter(dataset=dataset, removed_at__isnull=True).aggregate(
+        top=Max("sensitivity__rank")
+    )["top"]
+    candidates = [lvl for lvl in (dataset.sensitivity,) if lvl is not None]
+    if top_rank is not None:
+        candidates.append(SensitivityLevel.objects.get(rank=top_rank))
+    effective = max(candidates, key=lambda lvl: lvl.rank) if candidates else None
+    if effective != dataset.effective_sensitivity:
+        dataset.effective_sensitivity = effective
+        Dataset.objects.filter(pk=dataset.pk).update(effective_sensitivity=effective)
+        return True
+    return False

@@ -1,0 +1,61 @@
+"""Domain errors. Services raise these; the API and UI map them to responses."""
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """A refusal a person can act on: a stable ``code``, a readable ``message``, an HTTP status."""
+
+    code = "application_error"
+    status = 400
+
+    def __init__(
+        self, message: str, *, code: str | None = None, extra: dict[str, Any] | None = None
+    ):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.extra = extra or {}
+
+
+class ValidationFailed(ApplicationError):
+    code = "invalid"
+    status = 400
+
+
+class NotFound(ApplicationError):
+    """Missing and forbidden look the same, so ids cannot be probed."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+    status = 409
+
+
+class PermissionDenied(ApplicationError):
+    code = "permission_denied"
+    status = 403
+
+
+class SourceUnavailable(ApplicationError):
+    """A registered data source could not be reached or queried."""
+
+    code = "source_unavailable"
+    status = 502
+
+
+def full_clean_or_raise(obj: Any, **kwargs: Any) -> None:
+    """``obj.full_clean(**kwargs)``, turning Django's ValidationError into ``ValidationFailed``."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        obj.full_clean(**kwargs)
+    except ValidationError as exc:
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        first_field, messages = next(iter(fields.items()))
+        prefix = "" if first_field == "__all__" else f"{first_field}: "
+        raise ValidationFailed(f"{prefix}{messages[0]}", extra={"fields": fields}) from exc

@@ -1,0 +1,26 @@
+"""Test settings: real Postgres and Redis on 127.0.0.1 (standard ports)."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+SECRET_KEY = env("SECRET_KEY", default="test-only-key")
+STEWARD_SECRETS_KEY = env(
+    "STEWARD_SECRETS_KEY", default="dGVzdC1vbmx5LWtleS0zMi1ieXRlcy1sb25nISEhISE="
+)
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/steward")
+}
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

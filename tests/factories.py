@@ -1,0 +1,66 @@
+"""factory_boy factories for the catalog. Writes in tests that matter go through services."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from apps.catalog.models import Column, Dataset, DataSource
+from apps.classification.models import Tag
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password(PASSWORD)
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"team{n}")
+
+
+class DataSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DataSource
+
+    name = factory.Sequence(lambda n: f"source{n}")
+    kind = DataSource.Kind.POSTGRES
+
+
+class DatasetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dataset
+
+    source = factory.SubFactory(DataSourceFactory)
+    schema_name = "public"
+    table_name = factory.Sequence(lambda n: f"table{n}")
+    fqn = factory.LazyAttribute(
+        lambda d: Dataset.make_fqn(d.source.name, d.schema_name, d.table_name)
+    )
+
+
+class ColumnFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Column
+
+    dataset = factory.SubFactory(DatasetFactory)
+    name = factory.Sequence(lambda n: f"col{n}")
+    data_type = "text"
+    ordinal = factory.Sequence(lambda n: n)
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"tag{n}")
