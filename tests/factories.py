@@ -1,8 +1,7 @@
 """factory_boy factories for the catalog. Writes in tests that matter go through services."""
 
 import factory
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 
 from apps.catalog.models import Column, Dataset, DataSource
 from apps.classification.models import Tag
@@ -10,9 +9,9 @@ from apps.classification.models import Tag
 PASSWORD = "correct-horse-battery-staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
@@ -20,7 +19,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
-class GroupFactory(factory.django.DjangoModelFactory):
+class GroupFactory(factory.django.DjangoModelFactory[Group]):
     class Meta:
         model = Group
         django_get_or_create = ("name",)
@@ -28,7 +27,7 @@ class GroupFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"team{n}")
 
 
-class DataSourceFactory(factory.django.DjangoModelFactory):
+class DataSourceFactory(factory.django.DjangoModelFactory[DataSource]):
     class Meta:
         model = DataSource
 
@@ -36,7 +35,7 @@ class DataSourceFactory(factory.django.DjangoModelFactory):
     kind = DataSource.Kind.POSTGRES
 
 
-class DatasetFactory(factory.django.DjangoModelFactory):
+class DatasetFactory(factory.django.DjangoModelFactory[Dataset]):
     class Meta:
         model = Dataset
 
@@ -48,7 +47,7 @@ class DatasetFactory(factory.django.DjangoModelFactory):
     )
 
 
-class ColumnFactory(factory.django.DjangoModelFactory):
+class ColumnFactory(factory.django.DjangoModelFactory[Column]):
     class Meta:
         model = Column
 
@@ -58,7 +57,7 @@ class ColumnFactory(factory.django.DjangoModelFactory):
     ordinal = factory.Sequence(lambda n: n)
 
 
-class TagFactory(factory.django.DjangoModelFactory):
+class TagFactory(factory.django.DjangoModelFactory[Tag]):
     class Meta:
         model = Tag
         django_get_or_create = ("key",)

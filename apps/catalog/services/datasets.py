@@ -141,7 +141,9 @@ def dataset_update(
 
     for name, value in updates.items():
         setattr(locked, name, value)
-    full_clean_or_raise(locked, validate_unique=False, validate_constraints=False, exclude=["fqn", "source"])
+    full_clean_or_raise(
+        locked, validate_unique=False, validate_constraints=False, exclude=["fqn", "source"]
+    )
     locked.save()
     if new_categories is not None:
         locked.categories.set(new_categories)
