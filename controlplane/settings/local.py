@@ -12,6 +12,7 @@ STEWARD_SECRETS_KEY = env(
     "STEWARD_SECRETS_KEY", default="bG9jYWwtb25seS1rZXktMzItYnl0ZXMtbG9uZyEhISE="
 )
 
+(BASE_DIR / "var").mkdir(exist_ok=True)  # the SQLite database and embedded broker live here
 _celery_dir = BASE_DIR / "var" / "celery"
 if "CELERY_BROKER_URL" not in os.environ and "REDIS_URL" not in os.environ:
     # kombu's filesystem transport: a real broker between processes, with no server to run.

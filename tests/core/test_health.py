@@ -1,0 +1,48 @@
+"""Liveness and readiness probes against the real database and Redis broker."""
+
+import pytest
+
+from controlplane.celery import app as celery_app
+
+
+@pytest.mark.django_db
+def test_healthz_answers_without_touching_anything(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_ok_when_database_and_broker_answer(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+@pytest.fixture
+def broker_down():
+    original = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    celery_app.pool.force_close_all()
+    yield
+    celery_app.conf.broker_url = original
+    celery_app.pool.force_close_all()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("broker_down")
+def test_readyz_names_the_broker_when_it_is_down(client):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"] != "ok"
+
+
+def test_request_id_is_echoed_or_generated(client):
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
+    generated = client.get("/healthz", HTTP_X_REQUEST_ID="bad id with spaces")["X-Request-ID"]
+    assert generated != "bad id with spaces"
+    assert len(generated) == 32
