@@ -173,6 +173,35 @@ def lineage_neighbours(*, actor: Any, dataset: Dataset) -> dict[str, list[Datase
     }
 
 
+def lineage_edges(*, actor: Any, dataset: Dataset, limit: int = 50) -> dict[str, list[LineageEdge]]:
+    """Direct lineage edges of ``dataset`` whose other end ``actor`` may see (with edge ids)."""
+    visible = dataset_visible(actor=actor)
+    upstream = (
+        LineageEdge.objects.filter(downstream=dataset, upstream__in=visible)
+        .select_related("upstream__effective_sensitivity")
+        .order_by("upstream__fqn")
+    )
+    downstream = (
+        LineageEdge.objects.filter(upstream=dataset, downstream__in=visible)
+        .select_related("downstream__effective_sensitivity")
+        .order_by("downstream__fqn")
+    )
+    return {"upstream": list(upstream[:limit]), "downstream": list(downstream[:limit])}
+
+
+def lineage_edge_get(*, actor: Any, pk: int) -> LineageEdge:
+    """One edge whose both ends ``actor`` may see; otherwise ``NotFound``."""
+    visible = dataset_visible(actor=actor)
+    edge = (
+        LineageEdge.objects.select_related("upstream", "downstream")
+        .filter(pk=pk, upstream__in=visible, downstream__in=visible)
+        .first()
+    )
+    if edge is None:
+        raise NotFound("No lineage edge with that id.")
+    return edge
+
+
 def suggestion_list(
     *,
     actor: Any,
@@ -209,6 +238,7 @@ def source_visible(*, actor: Any) -> QuerySet[DataSource]:
 def source_list(*, actor: Any) -> QuerySet[DataSource]:
     return (
         source_visible(actor=actor)
+        .select_related("owner")
         .annotate(dataset_count=Count("datasets", filter=Q(datasets__removed_at__isnull=True)))
         .order_by("name")
     )
@@ -218,6 +248,13 @@ def source_get(*, actor: Any, pk: int) -> DataSource:
     source = source_visible(actor=actor).filter(pk=pk).first()
     if source is None:
         raise NotFound("No data source with that id.")
+    return source
+
+
+def source_get_by_name(*, actor: Any, name: str) -> DataSource:
+    source = source_visible(actor=actor).filter(name=name).first()
+    if source is None:
+        raise NotFound(f"No data source named {name!r}.")
     return source
 
 

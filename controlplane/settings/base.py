@@ -128,6 +128,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "kind"; name them instead of a hash-suffixed guess.
+    "ENUM_NAME_OVERRIDES": {
+        "SourceKindEnum": "apps.catalog.models.DataSource.Kind",
+        "DatasetKindEnum": "apps.catalog.models.Dataset.Kind",
+    },
 }
 
 CELERY_BROKER_URL = env(

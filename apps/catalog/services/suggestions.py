@@ -20,7 +20,7 @@ def _lock(
     actor: Any, suggestion: ClassificationSuggestion
 ) -> tuple[ClassificationSuggestion, Dataset]:
     locked = (
-        ClassificationSuggestion.objects.select_for_update()
+        ClassificationSuggestion.objects.select_for_update(of=("self",))
         .select_related("category", "sensitivity")
         .get(pk=suggestion.pk)
     )
