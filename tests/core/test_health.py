@@ -21,12 +21,9 @@ def test_readyz_is_ok_when_database_and_broker_answer(client):
 
 
 @pytest.fixture
-def broker_down():
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    celery_app.pool.force_close_all()
+def broker_down(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     yield
-    celery_app.conf.broker_url = original
     celery_app.pool.force_close_all()
 
 
