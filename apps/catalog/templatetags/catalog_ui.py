@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from apps.catalog.views.lineage_svg import safe_color
 
@@ -16,7 +17,7 @@ MAX_EXAMPLES = 3
 def badge(level: Any) -> str:
     """A sensitivity level as a coloured badge; ``None`` reads "unclassified"."""
     if level is None:
-        return format_html('<span class="badge badge-none">unclassified</span>')
+        return mark_safe('<span class="badge badge-none">unclassified</span>')
     return format_html(
         '<span class="badge" style="--badge: {}" title="{}">{}</span>',
         safe_color(level),

@@ -1,0 +1,31 @@
+import pytest
+from django.core.management import call_command
+
+from apps.audit.models import AuditEvent
+from apps.catalog.models import ClassificationSuggestion, Column, Dataset, LineageEdge
+
+
+def _counts():
+    return (
+        Dataset.objects.count(),
+        Column.objects.count(),
+        LineageEdge.objects.count(),
+        ClassificationSuggestion.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    first = _counts()
+    call_command("seed_demo")
+    assert _counts() == first
+    datasets, columns, edges, suggestions, _events = first
+    assert 35 <= datasets <= 45
+    assert columns > 150
+    assert edges > 10
+    assert suggestions > 3
+    assert Dataset.objects.filter(effective_sensitivity__isnull=True).exists()
+    assert Dataset.objects.filter(effective_sensitivity__isnull=False).exists()
+    assert "admin" in capsys.readouterr().out
