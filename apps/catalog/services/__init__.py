@@ -16,6 +16,7 @@ from apps.catalog.services.lineage import (
 )
 from apps.catalog.services.sources import source_create, source_password, source_update
 from apps.catalog.services.suggestions import suggestion_accept, suggestion_reject
+from apps.catalog.services.sync import source_sync, source_sync_request
 
 __all__ = [
     "UNSET",
@@ -31,6 +32,8 @@ __all__ = [
     "lineage_edge_delete",
     "source_create",
     "source_password",
+    "source_sync",
+    "source_sync_request",
     "source_update",
     "suggestion_accept",
     "suggestion_reject",
