@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.catalog.models import ClassificationSuggestion, DataSource
@@ -295,3 +296,32 @@ def test_list_query_count_does_not_grow_with_datasets(
     with django_assert_num_queries(len(five)):
         response = client.get(reverse("catalog:dataset-list"))
     assert len(response.context["datasets"]) == 40
+
+
+def test_sync_button_follows_the_service(client_for, admin, dataset):
+    """ "Sync schema" is offered to catalog admins only when the sync service exists."""
+    from apps.catalog import services
+
+    dataset.source.last_sync_summary = {"datasets": {"created": 3, "unchanged": 1}}
+    dataset.source.last_synced_at = timezone.now()
+    dataset.source.save()
+    url = reverse("catalog:source-detail", args=[dataset.source.pk])
+    body = client_for(admin).get(url).content.decode()
+    assert ("Sync schema" in body) == hasattr(services, "source_sync_request")
+    assert "created 3, unchanged 1" in body
+
+
+def test_unknown_source_operation_is_404(client_for, admin, dataset):
+    url = reverse("catalog:source-operation", args=[dataset.source.pk, "explode"])
+    assert client_for(admin).post(url).status_code == 404
+
+
+def test_non_admin_cannot_request_a_sync(client_for, owner, dataset):
+    from apps.catalog import services
+
+    if not hasattr(services, "source_sync_request"):
+        pytest.skip("the sync service is not there yet")
+    url = reverse("catalog:source-operation", args=[dataset.source.pk, "sync"])
+    response = client_for(owner).post(url)
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action__startswith="catalog.source.sync").exists()

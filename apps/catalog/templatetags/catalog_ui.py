@@ -54,6 +54,8 @@ def _show(value: Any) -> str:
         return "—"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):  # e.g. a sync summary's {"created": 3, "updated": 1}
+        return ", ".join(f"{str(k).replace('_', ' ')} {_show(v)}" for k, v in value.items())
     return str(value)
 
 
