@@ -92,7 +92,7 @@ def stranger(taxonomy):
 
 
 @pytest.fixture
-def catalog(owner, admin) -> dict[str, Any]:
+def catalog(owner, admin):
     """olivia owns crm.public.customers (declared restricted) and crm.public.contacts (three
     columns, two pending suggestions, fed by customers); billing.public.invoices is no one's."""
     customers = DatasetFactory(

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from apps.catalog import services
-from apps.catalog.models import Column, Dataset
+from apps.catalog.models import Column
 from tests.factories import ColumnFactory, DatasetFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,7 @@ def sam(taxonomy):
 
 
 @pytest.fixture
-def customers(sam) -> Dataset:
+def customers(sam):
     dataset = DatasetFactory(
         source__name="crm",
         schema_name="public",
@@ -72,7 +72,7 @@ def test_edit_dataset_saves_and_shows_in_history(page: Page, sign_in, sam, custo
     expect(history).to_contain_text("dana")
 
 
-def test_lineage_graph_links_to_neighbours(page: Page, sign_in, sam, customers):
+def test_lineage_graph_links_to_neighbours(page, sign_in, sam, customers):
     raw = DatasetFactory(
         source__name="warehouse", schema_name="raw", table_name="crm_customers", owner=sam
     )
