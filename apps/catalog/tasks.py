@@ -1,8 +1,14 @@
-"""Background work on data sources: schema sync and PII scan, queued by the request services."""
+"""Background work on data sources: schema sync and PII scan, queued by the request services.
+
+Each task takes an id, returns early if the source is gone, and calls one service as the
+system (``actor=None``). An unreachable source is retried with backoff, at most three times;
+the services lock the source row themselves, so a retry never interleaves with another run.
+"""
 
 from celery import shared_task
 
 from apps.catalog.models import DataSource
+from apps.catalog.services.scanning import source_scan
 from apps.catalog.services.sync import source_sync
 from apps.core.errors import SourceUnavailable
 
@@ -17,8 +23,17 @@ _RETRY = {
 
 @shared_task(**_RETRY)
 def source_sync_task(source_id: int) -> None:
-    """Sync one source as the system; a source deleted since queueing is skipped."""
+    """Sync one source's schema; a source deleted since queueing is skipped."""
     source = DataSource.objects.filter(pk=source_id).first()
     if source is None:
         return
     source_sync(actor=None, source=source)
+
+
+@shared_task(**_RETRY)
+def source_scan_task(source_id: int) -> None:
+    """Scan one source for personal data; a source deleted since queueing is skipped."""
+    source = DataSource.objects.filter(pk=source_id).first()
+    if source is None:
+        return
+    source_scan(actor=None, source=source)

@@ -14,6 +14,7 @@ from apps.catalog.services.lineage import (
     lineage_edge_create,
     lineage_edge_delete,
 )
+from apps.catalog.services.scanning import source_scan, source_scan_request
 from apps.catalog.services.sources import source_create, source_password, source_update
 from apps.catalog.services.suggestions import suggestion_accept, suggestion_reject
 from apps.catalog.services.sync import source_sync, source_sync_request
@@ -32,6 +33,8 @@ __all__ = [
     "lineage_edge_delete",
     "source_create",
     "source_password",
+    "source_scan",
+    "source_scan_request",
     "source_sync",
     "source_sync_request",
     "source_update",

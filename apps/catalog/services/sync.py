@@ -271,7 +271,7 @@ def _apply_columns(
     return touched
 
 
-def _check_may_run(actor: Any, source: DataSource) -> None:
+def source_check_runnable(actor: Any, source: DataSource) -> None:
     """``actor=None`` is the system (scheduled runs); people need the catalog admin role."""
     if actor is not None and not permissions.can_manage_sources(actor):
         raise PermissionDenied("Syncing and scanning data sources needs the catalog admin role.")
@@ -289,7 +289,7 @@ def source_sync(*, actor: Any, source: DataSource) -> dict[str, Any]:
     with nothing changed at the source reports only ``unchanged``. Raises ``SourceUnavailable``
     when the source cannot be read (and then writes nothing).
     """
-    _check_may_run(actor, source)
+    source_check_runnable(actor, source)
     started_at = timezone.now()
     remote = source_read_schema(source=source)
     with transaction.atomic():
@@ -326,7 +326,7 @@ def source_sync_request(*, actor: Any, source: DataSource) -> None:
 
     if not permissions.can_manage_sources(actor):
         raise PermissionDenied("Syncing data sources needs the catalog admin role.")
-    _check_may_run(actor, source)
+    source_check_runnable(actor, source)
     with transaction.atomic():
         audit_record(actor=actor, action="catalog.source.sync_requested", target=source)
         source_id = source.pk
