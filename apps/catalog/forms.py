@@ -89,8 +89,8 @@ class DatasetEditForm(forms.Form):
     steward = forms.CharField(required=False, max_length=150, label="Steward (username)")
     steward_group = forms.CharField(required=False, max_length=150, label="Steward group")
     sensitivity = forms.ChoiceField(required=False, label="Declared sensitivity")
-    categories = forms.MultipleChoiceField(required=False)
-    tags = forms.MultipleChoiceField(required=False)
+    categories = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    tags = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
 
     # Which form fields a service's "unknown <thing>" error can be about.
     _ERROR_FIELDS = {
