@@ -1,0 +1,146 @@
+"""Celery tasks for sync and scan, run by a real worker on the Redis broker, and the requests
+that queue them."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from apps.audit.models import AuditEvent
+from apps.catalog import services, tasks
+from apps.catalog.models import ClassificationSuggestion, DataSource
+from apps.core.errors import PermissionDenied, SourceUnavailable, ValidationFailed
+from controlplane.celery import app
+from tests.factories import UserFactory
+
+WAIT_SECONDS = 60
+
+
+def _wait_until(predicate):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A worker thread consuming this test run's broker (committed data only: it has its own
+    database connection). Tests using it restore the migrated taxonomy (serialized_rollback),
+    which a transactional test's flush would otherwise empty."""
+    app.control.purge()  # messages left by an earlier, interrupted run
+    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=30) as w:
+        yield w
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_runs_the_queued_sync(worker, source):
+    tasks.source_sync_task.delay(source.pk)
+
+    assert _wait_until(
+        lambda: DataSource.objects.filter(pk=source.pk, last_synced_at__isnull=False).exists()
+    )
+    source.refresh_from_db()
+    assert source.last_sync_summary["datasets"]["created"] == 5
+    event = AuditEvent.objects.get(action="catalog.source.sync")
+    assert event.actor_repr == "system"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_requests_queue_sync_then_scan_after_commit(worker, admin, source):
+    services.source_sync_request(actor=admin, source=source)
+    assert _wait_until(
+        lambda: DataSource.objects.filter(pk=source.pk, last_synced_at__isnull=False).exists()
+    )
+
+    services.source_scan_request(actor=admin, source=source)
+
+    assert _wait_until(
+        lambda: DataSource.objects.filter(pk=source.pk, last_scanned_at__isnull=False).exists()
+    )
+    assert ClassificationSuggestion.objects.filter(status="pending").exists()
+    requested = AuditEvent.objects.filter(action__endswith="_requested").values_list(
+        "action", "actor__username"
+    )
+    assert sorted(requested) == [
+        ("catalog.source.scan_requested", "admin"),
+        ("catalog.source.sync_requested", "admin"),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "request_fn",
+    [
+        pytest.param(services.source_sync_request, id="sync"),
+        pytest.param(services.source_scan_request, id="scan"),
+    ],
+)
+def test_a_request_queues_exactly_one_task_on_commit(
+    admin, source, request_fn, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        request_fn(actor=admin, source=source)
+
+    assert len(callbacks) == 1
+    assert AuditEvent.objects.filter(action__endswith="_requested").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "request_fn",
+    [
+        pytest.param(services.source_sync_request, id="sync"),
+        pytest.param(services.source_scan_request, id="scan"),
+    ],
+)
+def test_a_person_without_the_admin_role_cannot_request(
+    source, request_fn, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(PermissionDenied),
+    ):
+        request_fn(actor=UserFactory(), source=source)
+
+    assert callbacks == []
+    assert not AuditEvent.objects.filter(action__endswith="_requested").exists()
+
+
+@pytest.mark.django_db
+def test_a_non_postgres_source_cannot_be_requested(admin):
+    bucket = services.source_create(actor=admin, name="lake", kind="s3")
+
+    with pytest.raises(ValidationFailed) as err:
+        services.source_sync_request(actor=admin, source=bucket)
+
+    assert err.value.code == "sync_not_supported"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "task",
+    [
+        pytest.param(tasks.source_sync_task, id="sync"),
+        pytest.param(tasks.source_scan_task, id="scan"),
+    ],
+)
+def test_a_task_for_a_deleted_source_does_nothing(task):
+    assert task(987654321) is None
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        pytest.param(tasks.source_sync_task, id="sync"),
+        pytest.param(tasks.source_scan_task, id="scan"),
+    ],
+)
+def test_tasks_retry_only_an_unreachable_source_with_backoff_and_a_cap(task):
+    assert task.acks_late is True
+    assert task.autoretry_for == (SourceUnavailable,)
+    assert task.retry_backoff is True
+    assert task.max_retries == 3
