@@ -194,3 +194,23 @@ def test_only_postgres_sources_can_be_synced(admin):
         services.source_sync(actor=admin, source=bucket)
 
     assert err.value.code == "sync_not_supported"
+
+
+def test_sync_cost_does_not_grow_with_the_number_of_tables(
+    admin, source, source_db, django_assert_max_num_queries
+):
+    source_db.execute(
+        "CREATE SCHEMA wide; DO $$ BEGIN FOR i IN 1..300 LOOP "
+        "EXECUTE format('CREATE TABLE wide.t%s (id integer, name text, at timestamptz)', i); "
+        "END LOOP; END $$"
+    )
+
+    with django_assert_max_num_queries(20):
+        summary = services.source_sync(actor=admin, source=source)
+
+    assert summary["datasets"]["created"] == 305
+    assert summary["columns"]["created"] == 23 + 900
+    source_db.execute("DROP SCHEMA wide CASCADE")
+    with django_assert_max_num_queries(20):
+        summary = services.source_sync(actor=admin, source=source)
+    assert summary["datasets"]["removed"] == 300
