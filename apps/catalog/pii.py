@@ -115,9 +115,22 @@ def iban_valid(value: str) -> bool:
     return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
 
 
+def _host_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address in ``value``; Postgres ``inet`` prints a host as ``192.0.2.1/32``.
+
+    Raises ``ValueError`` for anything else, including networks (``10.0.0.0/8``).
+    """
+    if "/" not in value:
+        return ipaddress.ip_address(value)
+    interface = ipaddress.ip_interface(value)
+    if interface.network.prefixlen != interface.max_prefixlen:
+        raise ValueError(f"{value!r} is a network, not one host")
+    return interface.ip
+
+
 def is_ip_address(value: str) -> bool:
     try:
-        ipaddress.ip_address(value)
+        _host_address(value)
     except ValueError:
         return False
     return True
@@ -167,7 +180,7 @@ def mask_iban(value: str) -> str:
 
 
 def mask_ip(value: str) -> str:
-    address = ipaddress.ip_address(value)
+    address = _host_address(value)
     if address.version == 4:
         return ".".join([*str(address).split(".")[:2], "*", "*"])
     return str(address.exploded).split(":")[0] + ":*"
@@ -263,14 +276,28 @@ def name_tokens(column_name: str) -> list[str]:
 
 
 def name_hint(column_name: str) -> dict[str, str]:
-    """Categories the column's name suggests, each with the phrase that matched."""
+    """Categories the column's name suggests, each with the phrase that matched.
+
+    A phrase inside a longer phrase of another category does not count: ``ip_address`` is an
+    online identifier, not a postal ``address``.
+    """
     joined = "_" + "_".join(name_tokens(column_name)) + "_"
+    matched = [
+        (category, phrase)
+        for category, phrases in NAME_HINTS.items()
+        for phrase in phrases
+        if f"_{phrase}_" in joined
+    ]
     found: dict[str, str] = {}
-    for category, phrases in NAME_HINTS.items():
-        for phrase in phrases:
-            if f"_{phrase}_" in joined:
-                found[category] = phrase
-                break
+    for category, phrase in matched:
+        shadowed = any(
+            other_category != category
+            and len(other) > len(phrase)
+            and f"_{phrase}_" in f"_{other}_"
+            for other_category, other in matched
+        )
+        if not shadowed:
+            found.setdefault(category, phrase)
     return found
 
 

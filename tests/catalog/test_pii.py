@@ -47,6 +47,9 @@ from apps.catalog import pii
         pytest.param(pii.is_ip_address, "2001:db8::1", True, id="ipv6"),
         pytest.param(pii.is_ip_address, "256.1.1.1", False, id="ipv4-out-of-range"),
         pytest.param(pii.is_ip_address, "1.2.3", False, id="ip-three-parts"),
+        pytest.param(pii.is_ip_address, "192.168.1.20/32", True, id="ipv4-postgres-inet-host"),
+        pytest.param(pii.is_ip_address, "2001:db8::1/128", True, id="ipv6-postgres-inet-host"),
+        pytest.param(pii.is_ip_address, "10.0.0.0/8", False, id="ip-network-not-a-host"),
     ],
 )
 def test_value_checks(check, value, expected):
@@ -76,6 +79,7 @@ def test_plausible_birth_dates(value, expected):
         pytest.param(pii.mask_iban, "GB82WEST12345698765432", "GB****************5432", id="iban"),
         pytest.param(pii.mask_ip, "192.168.1.20", "192.168.*.*", id="ipv4"),
         pytest.param(pii.mask_ip, "2001:db8::1", "2001:*", id="ipv6"),
+        pytest.param(pii.mask_ip, "192.168.1.20/32", "192.168.*.*", id="ipv4-postgres-inet"),
         pytest.param(pii.mask_nino, "AB123456C", "AB*******", id="nino"),
         pytest.param(pii.mask_date, "1985-04-12", "19**-**-**", id="date"),
     ],
@@ -93,6 +97,9 @@ def test_masks_hide_the_value(mask, value, expected):
         pytest.param("api_key", {"credentials": "api_key"}, id="credentials"),
         pytest.param("primary_diagnosis", {"health": "diagnosis"}, id="health"),
         pytest.param("date_of_birth", {"demographic": "date_of_birth"}, id="dob-long"),
+        pytest.param("ip_address", {"online-id": "ip"}, id="ip-address-is-not-postal"),
+        pytest.param("mac_address", {"online-id": "mac_address"}, id="mac-address-is-not-postal"),
+        pytest.param("home_address", {"contact": "address"}, id="postal-address"),
         pytest.param("emailed_at", {}, id="not-a-whole-token"),
         pytest.param("template", {}, id="no-substring-matches"),
         pytest.param("amount", {}, id="business"),

@@ -204,6 +204,20 @@ def test_rescan_finds_new_columns(admin, synced, source_db):
     assert _suggestion("src.crm.customers.backup_email", "contact").detector == "email"
 
 
+def test_typed_inet_columns_are_recognised_by_their_values(admin, synced, source_db):
+    source_db.execute(
+        "CREATE TABLE crm.logins (id integer, client inet);"
+        "INSERT INTO crm.logins VALUES (1, '192.168.1.20'), (2, '2001:db8::1'), (3, '8.8.4.4')"
+    )
+    services.source_sync(actor=admin, source=synced)
+
+    services.source_scan(actor=admin, source=synced)
+
+    suggestion = _suggestion("src.crm.logins.client", "online-id")
+    assert (suggestion.detector, suggestion.evidence["matched"]) == ("ip_address", 3)
+    assert "192.168.1.20" not in json.dumps(suggestion.evidence)
+
+
 def test_sampling_is_bounded_by_the_setting(admin, synced, settings):
     settings.PII_SAMPLE_ROWS = 2
 

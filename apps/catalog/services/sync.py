@@ -192,16 +192,17 @@ def _apply_datasets(
 
 
 def _apply_columns(
+    source: DataSource,
     datasets: dict[tuple[str, str], Dataset],
     remote: RemoteSchema,
     now: datetime,
     counts: dict[str, int],
 ) -> set[int]:
     """Mirror columns; returns ids of datasets whose classified columns came or went."""
-    by_id = {d.pk: key for key, d in datasets.items()}
+    # By source, not by a list of thousands of dataset ids: one indexed join.
     existing: dict[tuple[int, str], Column] = {
         (c.dataset_id, c.name): c
-        for c in Column.objects.filter(dataset_id__in=by_id).only(
+        for c in Column.objects.filter(dataset__source=source).only(
             "id",
             "dataset_id",
             "name",
@@ -297,7 +298,7 @@ def source_sync(*, actor: Any, source: DataSource) -> dict[str, Any]:
         now = timezone.now()
         dataset_counts, column_counts = _counts(), _counts()
         datasets = _apply_datasets(locked, remote, now, dataset_counts)
-        touched = _apply_columns(datasets, remote, now, column_counts)
+        touched = _apply_columns(locked, datasets, remote, now, column_counts)
         for dataset in Dataset.objects.filter(pk__in=touched).select_related("sensitivity"):
             dataset_refresh_effective_sensitivity(dataset=dataset)
         finished_at = timezone.now()
