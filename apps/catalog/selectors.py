@@ -5,7 +5,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, Prefetch, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, F, Lookup, Prefetch, Q, QuerySet, Subquery
 
 from apps.catalog import permissions
 from apps.catalog.models import (
@@ -21,6 +22,31 @@ from apps.classification.models import SensitivityLevel
 from apps.core.errors import NotFound, PermissionDenied
 
 User = get_user_model()
+
+
+class _EqualsAny(Lookup):
+    """``lhs = ANY(rhs)`` where ``rhs`` is a Postgres array."""
+
+    lookup_name = "equals_any"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def _pk_in(ids: QuerySet[Any]) -> Q:
+    """``pk IN (ids)``; on Postgres written ``pk = ANY(ARRAY(ids))`` (same rows).
+
+    Inside an OR, Postgres can neither index ``IN (subquery)`` nor estimate it (it counts it as
+    half the table), so a narrowed list walked the whole ``fqn`` index for a rare match or a
+    deep page. An array computed once is an index condition, and the OR becomes a BitmapOr.
+    """
+    if connection.vendor != "postgresql":
+        return Q(pk__in=ids)
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    return Q(_EqualsAny(F("pk"), ArraySubquery(ids)))
 
 
 def dataset_visible(*, actor: Any) -> QuerySet[Dataset]:
@@ -40,12 +66,12 @@ def dataset_visible(*, actor: Any) -> QuerySet[Dataset]:
     group_grants = DatasetGroupObjectPermission.objects.filter(
         group_id__in=group_ids, permission_id__in=perm_ids
     ).values("content_object_id")
-    rule = Q(owner=actor) | Q(steward=actor) | Q(pk__in=user_grants)
+    rule = Q(owner=actor) | Q(steward=actor) | _pk_in(user_grants)
     if group_ids:
         rule |= (
             Q(owner_group_id__in=group_ids)
             | Q(steward_group_id__in=group_ids)
-            | Q(pk__in=group_grants)
+            | _pk_in(group_grants)
         )
     return qs.filter(rule)
 
