@@ -1092,7 +1092,7 @@ class Timer:
             result.status = f"{type(exc).__name__}: {exc}"[:120]
 
     def selector(self, case: str, params: dict[str, str]) -> None:
-        """Time ``dataset_list(...)`` for one page (evaluated, tags prefetched) plus its count."""
+        """Time ``dataset_list(...)``: its count plus one page (evaluated, tags prefetched)."""
         from apps.catalog import selectors
 
         if not self.wanted("selector", case):
@@ -1111,9 +1111,10 @@ class Timer:
         offset = (int(params.get("page", "1")) - 1) * PAGE_SIZE
 
         def evaluate() -> None:
+            # As Django's Paginator does it: count first, then the page, never past the end.
             qs = selectors.dataset_list(actor=self.actor, filters=filters)
-            list(qs[offset : offset + PAGE_SIZE])
-            qs.count()
+            total = qs.count()
+            list(qs[offset : min(offset + PAGE_SIZE, total)])
 
         self.measure(result, evaluate)
 
