@@ -1,6 +1,7 @@
 """Celery tasks for sync and scan, run by a real worker on the Redis broker, and the requests
 that queue them."""
 
+import importlib
 import time
 
 import pytest
@@ -30,6 +31,13 @@ def worker(transactional_db):
     """A worker thread consuming this test run's broker (committed data only: it has its own
     database connection). Tests using it restore the migrated taxonomy (serialized_rollback),
     which a transactional test's flush would otherwise empty."""
+    # serialized_rollback restores nothing when an earlier transactional test already flushed
+    # the taxonomy, so load it again (the data migration's own function is idempotent).
+    from django.apps import apps as django_apps
+
+    importlib.import_module("apps.classification.migrations.0002_default_taxonomy").forwards(
+        django_apps, None
+    )
     app.control.purge()  # messages left by an earlier, interrupted run
     with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=30) as w:
         yield w
