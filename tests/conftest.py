@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+from tests.factories import UserFactory
+
 # Playwright's sync API runs an event loop in the test thread; the Django ORM calls the tests make
 # beside it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -12,3 +14,26 @@ def user_factory(db):
     from tests.factories import UserFactory
 
     return UserFactory
+
+
+# The people most tests need: an admin, a dataset owner, a read-only viewer and a stranger.
+
+
+@pytest.fixture
+def admin(db):
+    return UserFactory(username="admin", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="olivia")
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory(username="stan")
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(username="vera")

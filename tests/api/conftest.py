@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.catalog import services
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory
 
 
 @pytest.fixture
@@ -27,26 +27,6 @@ def client_for(db) -> Callable[[Any], APIClient]:
         return client
 
     return make
-
-
-@pytest.fixture
-def admin(db):
-    return UserFactory(username="admin", is_superuser=True, is_staff=True)
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory(username="olivia")
-
-
-@pytest.fixture
-def stranger(db):
-    return UserFactory(username="stan")
-
-
-@pytest.fixture
-def viewer(db):
-    return UserFactory(username="vera")
 
 
 @pytest.fixture

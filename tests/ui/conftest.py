@@ -13,7 +13,7 @@ from django.test import Client
 from apps.catalog import services
 from apps.catalog.models import ClassificationSuggestion
 from apps.classification.models import DataCategory, SensitivityLevel
-from tests.factories import ColumnFactory, DatasetFactory, UserFactory
+from tests.factories import ColumnFactory, DatasetFactory
 
 
 @pytest.fixture
@@ -24,26 +24,6 @@ def client_for(db) -> Callable[[Any], Client]:
         return client
 
     return make
-
-
-@pytest.fixture
-def admin(db):
-    return UserFactory(username="admin", is_superuser=True, is_staff=True)
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory(username="olivia")
-
-
-@pytest.fixture
-def viewer(db):
-    return UserFactory(username="vera")
-
-
-@pytest.fixture
-def stranger(db):
-    return UserFactory(username="stan")
 
 
 @pytest.fixture
