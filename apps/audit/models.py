@@ -3,11 +3,14 @@ from django.db import models
 
 
 class AuditEvent(models.Model):
-    """One recorded change: who did what to which object, with before/after, when.
+    """One recorded action: who did what to which object, with what outcome, when.
 
-    Written only by ``apps.audit.services.audit_record`` inside the caller's transaction, so a
-    change and its record commit or roll back together. (The hash chain and the append-only
-    trigger are the tamper-evidence issue's; they plug in behind the same service.)
+    Written only by ``apps.audit.services.audit_record`` inside the caller's transaction, so an
+    action and its record commit or roll back together. ``body`` is the entry's canonical JSON
+    and is what the hash chain covers; the other columns are an index over it for queries
+    (verification checks they still match the body). ``seq`` and ``leaf_hash`` are set once,
+    when the sealer places the entry in a batch; a database trigger refuses any other UPDATE
+    and any DELETE not covered by an archive (see migration 0002).
     """
 
     class Outcome(models.TextChoices):
@@ -15,14 +18,27 @@ class AuditEvent(models.Model):
         DENIED = "denied"
         ERROR = "error"
 
+    class ActorType(models.TextChoices):
+        USER = "user"
+        SERVICE = "service"
+        SYSTEM = "system"
+        ANONYMOUS = "anonymous"
+
     created_at = models.DateTimeField(db_index=True)
+    actor_type = models.CharField(max_length=16, choices=ActorType.choices)
+    # No database constraint and no cascade: deleting a user must never touch its audit trail.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_repr = models.CharField(max_length=200)
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64)
-    action = models.CharField(max_length=80)
+    action = models.CharField(max_length=80, db_index=True)
     target_type = models.CharField(max_length=80)
     target_id = models.CharField(max_length=64)
     target_repr = models.CharField(max_length=400)
@@ -31,10 +47,78 @@ class AuditEvent(models.Model):
     scope = models.CharField(max_length=120, db_index=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
     changes = models.JSONField(default=dict, blank=True)
+    body = models.TextField()
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    leaf_hash = models.BinaryField(max_length=32, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            models.Index(fields=["actor_repr", "created_at"], name="audit_actor_idx"),
+            # The sealer's queue: entries not yet in a batch.
+            models.Index(
+                fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed_idx"
+            ),
+        ]
+        permissions = [("export_auditevent", "Can export audit events")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_repr} {self.action} {self.target_repr}"
+
+
+class AuditBatch(models.Model):
+    """A sealed run of entries ``first_seq..last_seq``: their Merkle root, chained to the last."""
+
+    id = models.BigIntegerField(primary_key=True)  # 1, 2, 3, ... in chain order
+    first_seq = models.BigIntegerField(unique=True)
+    last_seq = models.BigIntegerField(unique=True)
+    root = models.BinaryField(max_length=32)
+    prev_hash = models.BinaryField(max_length=32)
+    hash = models.BinaryField(max_length=32)
+    sealed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"batch {self.id} (seq {self.first_seq}-{self.last_seq})"
+
+    @property
+    def size(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+
+class AuditCheckpoint(models.Model):
+    """An Ed25519 signature over the chain head at ``batch``."""
+
+    created_at = models.DateTimeField()
+    batch = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    head_hash = models.BinaryField(max_length=32)
+    key_id = models.CharField(max_length=16)
+    signature = models.BinaryField(max_length=64)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.pk} at batch {self.batch}"
+
+
+class AuditArchive(models.Model):
+    """A verifiable segment exported to a file before its entries were pruned."""
+
+    created_at = models.DateTimeField()
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    last_batch = models.BigIntegerField()
+    entries = models.BigIntegerField()
+    path = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-last_seq"]
+
+    def __str__(self) -> str:
+        return f"archive of seq {self.first_seq}-{self.last_seq}"

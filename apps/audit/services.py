@@ -1,14 +1,21 @@
-"""The one place every recorded change goes through."""
+"""The one place every recorded action goes through, and the sealer that chains it."""
 
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from apps.audit.models import AuditEvent
+from apps.audit import merkle, signing
+from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent
 from apps.core import context
 
 REDACTED = "[redacted]"
+# Sealers (the beat task, the command, a checkpoint on demand) take this Postgres advisory lock.
+_SEAL_LOCK = 0x5EA1_A0D1
+SEAL_BATCH_MAX = 10_000
 
 
 def _jsonable(value: Any) -> Any:
@@ -34,36 +41,196 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, A
     return out
 
 
+@dataclass(frozen=True)
+class Target:
+    """A target that is not a model instance (a page of the audit log, a decision request)."""
+
+    type: str
+    id: str
+    repr: str = ""
+
+
+def format_ts(value: dt.datetime) -> str:
+    """UTC, millisecond precision, ``Z``: the timestamp form inside an entry's body."""
+    utc = value.astimezone(dt.UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _actor_fields(actor: Any) -> tuple[str, int | None, str]:
+    if (
+        actor is not None
+        and getattr(actor, "is_authenticated", False)
+        and hasattr(actor, "get_username")
+    ):
+        return AuditEvent.ActorType.USER, actor.pk, actor.get_username()[:200]
+    identity = getattr(actor, "audit_identity", None)
+    if callable(identity):  # service credentials: ("service", "etl-runner")
+        kind, name = identity()
+        return kind, None, str(name)[:200]
+    if actor is None or isinstance(actor, str):
+        return AuditEvent.ActorType.SYSTEM, None, (actor or "system")[:200]
+    return AuditEvent.ActorType.ANONYMOUS, None, "anonymous"
+
+
 def audit_record(
     *,
     actor: Any,
     action: str,
-    target: models.Model,
+    target: models.Model | Target,
     changes: dict[str, Any] | None = None,
-    scope: models.Model | None = None,
+    scope: models.Model | Target | None = None,
     outcome: str = AuditEvent.Outcome.SUCCESS,
 ) -> AuditEvent:
-    """Record ``actor`` doing ``action`` to ``target``. Must run inside the change's transaction.
+    """Record ``actor`` doing ``action`` to ``target``. Must run inside the action's transaction.
 
-    ``changes`` must never carry secrets or raw personal data values; callers pass field-level
-    diffs of catalog metadata, with secret fields replaced by ``REDACTED``.
+    If this insert fails, the caller's transaction fails with it: an action is never committed
+    without its record. ``changes`` must never carry secrets or raw personal data values;
+    callers pass field-level diffs of metadata, with secret fields replaced by ``REDACTED``.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
     ctx = context.current()
+    now = timezone.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    actor_type, actor_id, actor_repr = _actor_fields(actor)
+    if isinstance(target, Target):
+        target_type, target_id, target_repr = target.type, target.id, target.repr or target.id
+    else:
+        target_type, target_id, target_repr = target._meta.label_lower, str(target.pk), str(target)
     scope_obj = scope if scope is not None else target
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    scope_key = (
+        f"{scope_obj.type}:{scope_obj.id}"
+        if isinstance(scope_obj, Target)
+        else f"{scope_obj._meta.label_lower}:{scope_obj.pk}"
+    )
+    fields: dict[str, Any] = {
+        "v": 1,
+        "ts": format_ts(now),
+        "actor_type": str(actor_type),
+        "actor_id": actor_id,
+        "actor_repr": actor_repr,
+        "ip": ctx.ip,
+        "request_id": ctx.request_id,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id[:64],
+        "target_repr": target_repr[:400],
+        "scope": scope_key[:120],
+        "outcome": str(outcome),
+        "changes": _jsonable(changes or {}),
+    }
     return AuditEvent.objects.create(
-        created_at=timezone.now(),
-        actor=actor if is_user else None,
-        actor_repr=(actor.get_username() if is_user else str(actor or "system"))[:200],
+        created_at=now,
+        actor_type=fields["actor_type"],
+        actor_id=actor_id,
+        actor_repr=actor_repr,
         ip=ctx.ip,
         request_id=ctx.request_id,
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_repr=str(target)[:400],
-        scope=f"{scope_obj._meta.label_lower}:{scope_obj.pk}",
-        outcome=outcome,
-        changes=_jsonable(changes or {}),
+        target_type=target_type,
+        target_id=fields["target_id"],
+        target_repr=fields["target_repr"],
+        scope=fields["scope"],
+        outcome=fields["outcome"],
+        changes=fields["changes"],
+        body=merkle.canonical_body(fields),
     )
+
+
+def _assign(rows: Sequence[tuple[int, int, bytes]]) -> None:
+    """Set ``seq`` and ``leaf_hash`` on each ``(id, seq, leaf)`` in one statement."""
+    if connection.vendor == "postgresql":
+        ids, seqs, leaves = zip(*rows, strict=True)
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE audit_auditevent AS e SET seq = v.seq, leaf_hash = v.leaf"
+                " FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS v(id, seq, leaf)"
+                " WHERE e.id = v.id",
+                [list(ids), list(seqs), list(leaves)],
+            )
+        return
+    events = [AuditEvent(id=i, seq=s, leaf_hash=leaf) for i, s, leaf in rows]
+    AuditEvent.objects.bulk_update(events, ["seq", "leaf_hash"], batch_size=500)
+
+
+def _seal_one(limit: int) -> AuditBatch | None:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK])
+        pending = list(
+            AuditEvent.objects.filter(seq__isnull=True)
+            .order_by("id")
+            .values_list("id", "body")[:limit]
+        )
+        if not pending:
+            return None
+        head = AuditBatch.objects.order_by("-id").first()
+        prev_hash = bytes(head.hash) if head else merkle.GENESIS_HASH
+        first_seq = head.last_seq + 1 if head else 1
+        leaves = [merkle.leaf_hash(body) for _, body in pending]
+        _assign(
+            [
+                (pk, first_seq + i, leaf)
+                for i, ((pk, _), leaf) in enumerate(zip(pending, leaves, strict=True))
+            ]
+        )
+        last_seq = first_seq + len(pending) - 1
+        root = merkle.merkle_root(leaves)
+        return AuditBatch.objects.create(
+            id=(head.id + 1) if head else 1,
+            first_seq=first_seq,
+            last_seq=last_seq,
+            root=root,
+            prev_hash=prev_hash,
+            hash=merkle.batch_hash(prev_hash, first_seq, last_seq, root),
+            sealed_at=timezone.now(),
+        )
+
+
+def audit_seal_pending(*, limit: int = SEAL_BATCH_MAX) -> list[AuditBatch]:
+    """Seal every committed, unsealed entry into batches of at most ``limit`` (idempotent)."""
+    sealed: list[AuditBatch] = []
+    while (batch := _seal_one(limit)) is not None:
+        sealed.append(batch)
+        if batch.size < limit:
+            break
+    return sealed
+
+
+def audit_checkpoint_create(
+    *, actor: Any = None, only_if_new: bool = False
+) -> AuditCheckpoint | None:
+    """Seal what is pending, then sign the chain head. ``only_if_new``: skip an unchanged head."""
+    audit_seal_pending()
+    with transaction.atomic():
+        head = AuditBatch.objects.order_by("-id").first()
+        if head is None:
+            return None
+        last = AuditCheckpoint.objects.order_by("-id").first()
+        if only_if_new and last is not None and last.batch == head.id:
+            return None
+        created_at = timezone.now()
+        message = merkle.checkpoint_message(
+            batch=head.id,
+            last_seq=head.last_seq,
+            head_hash=bytes(head.hash),
+            created_at=format_ts(created_at),
+        )
+        key, signature = signing.sign(message)
+        checkpoint = AuditCheckpoint.objects.create(
+            created_at=created_at.replace(microsecond=created_at.microsecond // 1000 * 1000),
+            batch=head.id,
+            last_seq=head.last_seq,
+            head_hash=bytes(head.hash),
+            key_id=key,
+            signature=signature,
+        )
+        if actor is not None:
+            audit_record(
+                actor=actor,
+                action="audit.checkpoint.create",
+                target=checkpoint,
+                changes={"batch": head.id, "last_seq": head.last_seq},
+            )
+        return checkpoint

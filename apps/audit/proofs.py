@@ -1,0 +1,64 @@
+"""Inclusion proofs: show that an entry is covered by a signed checkpoint."""
+
+from typing import Any
+
+from apps.audit import merkle, signing
+from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent
+from apps.audit.services import format_ts
+from apps.core.errors import Conflict, NotFound
+
+
+def inclusion_proof(*, entry_id: int) -> dict[str, Any]:
+    """Everything ``apps.audit.offline.verify_inclusion_proof`` needs, as JSON-ready values."""
+    event = AuditEvent.objects.filter(pk=entry_id).only("id", "seq", "body").first()
+    if event is None:
+        raise NotFound("No audit entry with that id.")
+    if event.seq is None:
+        raise Conflict(
+            "This entry is not sealed into a batch yet; try again in a few seconds.",
+            code="audit_entry_unsealed",
+        )
+    batch = AuditBatch.objects.filter(first_seq__lte=event.seq, last_seq__gte=event.seq).first()
+    if batch is None:
+        raise Conflict("No batch covers this entry: run audit_verify.", code="audit_chain_broken")
+    checkpoint = AuditCheckpoint.objects.filter(batch__gte=batch.id).order_by("batch", "id").first()
+    if checkpoint is None:
+        raise Conflict(
+            "No signed checkpoint covers this entry yet; create one (audit_checkpoint) or wait for"
+            " the scheduled one.",
+            code="audit_entry_not_checkpointed",
+        )
+    bodies = AuditEvent.objects.filter(seq__range=(batch.first_seq, batch.last_seq)).order_by("seq")
+    leaves = [merkle.leaf_hash(body) for body in bodies.values_list("body", flat=True)]
+    later = AuditBatch.objects.filter(id__gt=batch.id, id__lte=checkpoint.batch).order_by("id")
+    return {
+        "entry": {"id": event.pk, "seq": event.seq, "body": event.body},
+        "batch": {
+            "id": batch.id,
+            "first_seq": batch.first_seq,
+            "last_seq": batch.last_seq,
+            "root": bytes(batch.root).hex(),
+            "prev_hash": bytes(batch.prev_hash).hex(),
+            "hash": bytes(batch.hash).hex(),
+        },
+        "audit_path": [h.hex() for h in merkle.audit_path(event.seq - batch.first_seq, leaves)],
+        "later_batches": [
+            {
+                "id": b.id,
+                "first_seq": b.first_seq,
+                "last_seq": b.last_seq,
+                "root": bytes(b.root).hex(),
+            }
+            for b in later
+        ],
+        "checkpoint": {
+            "id": checkpoint.pk,
+            "batch": checkpoint.batch,
+            "last_seq": checkpoint.last_seq,
+            "head_hash": bytes(checkpoint.head_hash).hex(),
+            "created_at": format_ts(checkpoint.created_at),
+            "key_id": checkpoint.key_id,
+            "signature": bytes(checkpoint.signature).hex(),
+        },
+        "public_key": signing.public_key_pem(),
+    }

@@ -1,0 +1,300 @@
+"""Walk the audit log and name the first broken link.
+
+What is checked, in chain order:
+- every checkpoint's Ed25519 signature, by a trusted key, over a head that is in the chain;
+- every batch header: numbered without gaps, chained to the previous hash, hash recomputed;
+- every entry still held (pruned ones are covered by an archive record): sequence numbers
+  without gaps, its body's leaf hash matches the one sealed, entries in sealing order, the
+  batch's Merkle root recomputed from the bodies;
+- the query columns of every entry still say what its body says.
+"""
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.audit import merkle, signing
+from apps.audit.models import AuditArchive, AuditBatch, AuditCheckpoint, AuditEvent
+from apps.audit.services import format_ts
+
+UNSEALED_GRACE_SECONDS = 60
+
+
+@dataclass
+class Problem:
+    kind: str  # entry_changed, entry_deleted, entries_reordered, batch_*, checkpoint_*
+    message: str
+    seq: int | None = None
+    entry_id: int | None = None
+    batch: int | None = None
+    checkpoint: int | None = None
+
+
+@dataclass
+class VerifyReport:
+    entries: int = 0
+    batches: int = 0
+    checkpoints: int = 0
+    pruned_through_seq: int = 0
+    unsealed: int = 0
+    stale_unsealed: int = 0
+    seconds: float = 0.0
+    problem: Problem | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def _position(problem: Problem, batch_first_seq: dict[int, int]) -> int:
+    if problem.seq is not None:
+        return problem.seq
+    if problem.batch is not None:
+        return batch_first_seq.get(problem.batch, 0)
+    return 0
+
+
+def _check_batches(batches: list[AuditBatch]) -> Problem | None:
+    prev_hash, prev_last = merkle.GENESIS_HASH, 0
+    for expected_id, batch in enumerate(batches, start=1):
+        if batch.id != expected_id:
+            return Problem("batch_deleted", f"batch {expected_id} is missing", batch=expected_id)
+        if bytes(batch.prev_hash) != prev_hash or batch.first_seq != prev_last + 1:
+            return Problem(
+                "batch_chain_broken",
+                f"batch {batch.id} does not follow batch {batch.id - 1}",
+                batch=batch.id,
+            )
+        recomputed = merkle.batch_hash(
+            prev_hash, batch.first_seq, batch.last_seq, bytes(batch.root)
+        )
+        if recomputed != bytes(batch.hash):
+            return Problem(
+                "batch_changed", f"batch {batch.id}'s header was altered", batch=batch.id
+            )
+        prev_hash, prev_last = recomputed, batch.last_seq
+    return None
+
+
+def _check_checkpoints(by_id: dict[int, AuditBatch]) -> tuple[int, Problem | None]:
+    keys = signing.trusted_public_keys()
+    count = 0
+    for cp in AuditCheckpoint.objects.order_by("id"):
+        count += 1
+        key = keys.get(cp.key_id)
+        message = merkle.checkpoint_message(
+            batch=cp.batch,
+            last_seq=cp.last_seq,
+            head_hash=bytes(cp.head_hash),
+            created_at=format_ts(cp.created_at),
+        )
+        if key is None or not signing.signature_valid(key, bytes(cp.signature), message):
+            return count, Problem(
+                "checkpoint_forged",
+                f"checkpoint {cp.pk} is not signed by a trusted key"
+                + ("" if key else f" (unknown key id {cp.key_id})"),
+                checkpoint=cp.pk,
+                batch=cp.batch,
+            )
+        batch = by_id.get(cp.batch)
+        if (
+            batch is None
+            or bytes(batch.hash) != bytes(cp.head_hash)
+            or batch.last_seq != cp.last_seq
+        ):
+            return count, Problem(
+                "checkpoint_mismatch",
+                f"checkpoint {cp.pk} pins a head (batch {cp.batch}) the chain does not have",
+                checkpoint=cp.pk,
+                batch=cp.batch,
+            )
+    return count, None
+
+
+def _entries(after_seq: int) -> Iterator[tuple[Any, ...]]:
+    query = (
+        AuditEvent.objects.filter(seq__gt=after_seq)
+        .order_by("seq")
+        .values_list("seq", "id", "body", "leaf_hash")
+    )
+    yield from query.iterator(chunk_size=20_000)
+
+
+def _check_entries(batches: list[AuditBatch], after_seq: int) -> tuple[int, Problem | None]:
+    """Stream entries in seq order alongside the batches that sealed them."""
+    rows = _entries(after_seq)
+    pending = next(rows, None)
+    count = 0
+    sha_leaf = merkle.leaf_hash
+    for batch in batches:
+        if batch.last_seq <= after_seq:
+            continue
+        leaves: list[bytes] = []
+        last_id = 0
+        for seq in range(batch.first_seq, batch.last_seq + 1):
+            if pending is None or pending[0] != seq:
+                return count, Problem(
+                    "entry_deleted",
+                    f"entry at seq {seq} is missing (deleted)",
+                    seq=seq,
+                    batch=batch.id,
+                )
+            _, entry_id, body, stored_leaf = pending
+            leaf = sha_leaf(body)
+            if stored_leaf is None or leaf != bytes(stored_leaf):
+                return count, Problem(
+                    "entry_changed",
+                    f"entry {entry_id} at seq {seq} was altered after it was sealed",
+                    seq=seq,
+                    entry_id=entry_id,
+                    batch=batch.id,
+                )
+            if entry_id < last_id:
+                return count, Problem(
+                    "entries_reordered",
+                    f"entry {entry_id} at seq {seq} is out of order (sealed after entry {last_id})",
+                    seq=seq,
+                    entry_id=entry_id,
+                    batch=batch.id,
+                )
+            last_id = entry_id
+            leaves.append(leaf)
+            count += 1
+            pending = next(rows, None)
+        if merkle.merkle_root(leaves) != bytes(batch.root):
+            return count, Problem(
+                "batch_root_mismatch",
+                f"entries of batch {batch.id} no longer hash to its sealed root"
+                " (leaf hashes rewritten or entries reordered)",
+                batch=batch.id,
+                seq=batch.first_seq,
+            )
+    if pending is not None:
+        seq, entry_id = pending[0], pending[1]
+        return count, Problem(
+            "entry_unbatched",
+            f"entry {entry_id} claims seq {seq}, which no batch sealed",
+            seq=seq,
+            entry_id=entry_id,
+        )
+    return count, None
+
+
+# The query columns an entry's body must agree with (Postgres: checked in one pass in SQL).
+_PG_COLUMN_CHECK = """
+SELECT e.seq, e.id FROM audit_auditevent e
+WHERE e.seq > %s AND (
+    (e.body::jsonb ->> 'ts')::timestamptz IS DISTINCT FROM e.created_at
+    OR e.body::jsonb ->> 'actor_type' IS DISTINCT FROM e.actor_type
+    OR (e.body::jsonb ->> 'actor_id')::bigint IS DISTINCT FROM e.actor_id
+    OR e.body::jsonb ->> 'actor_repr' IS DISTINCT FROM e.actor_repr
+    OR (e.body::jsonb ->> 'ip')::inet IS DISTINCT FROM e.ip
+    OR e.body::jsonb ->> 'request_id' IS DISTINCT FROM e.request_id
+    OR e.body::jsonb ->> 'action' IS DISTINCT FROM e.action
+    OR e.body::jsonb ->> 'target_type' IS DISTINCT FROM e.target_type
+    OR e.body::jsonb ->> 'target_id' IS DISTINCT FROM e.target_id
+    OR e.body::jsonb ->> 'target_repr' IS DISTINCT FROM e.target_repr
+    OR e.body::jsonb ->> 'scope' IS DISTINCT FROM e.scope
+    OR e.body::jsonb ->> 'outcome' IS DISTINCT FROM e.outcome
+    OR e.body::jsonb -> 'changes' IS DISTINCT FROM e.changes
+)
+ORDER BY e.seq LIMIT 1
+"""
+
+
+def _column_fields(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "ts": format_ts(event.created_at),
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "actor_repr": event.actor_repr,
+        "ip": event.ip,
+        "request_id": event.request_id,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "target_repr": event.target_repr,
+        "scope": event.scope,
+        "outcome": event.outcome,
+        "changes": event.changes,
+    }
+
+
+def entry_columns_match_body(event: AuditEvent) -> bool:
+    """Whether an entry's query columns still say what its (hashed) body says."""
+    import json
+
+    body = json.loads(event.body)
+    return all(body.get(k) == v for k, v in _column_fields(event).items())
+
+
+def _check_columns(after_seq: int) -> Problem | None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(_PG_COLUMN_CHECK, [after_seq])
+            row = cur.fetchone()
+        found = row
+    else:
+        found = None
+        for event in AuditEvent.objects.filter(seq__gt=after_seq).order_by("seq").iterator():
+            if not entry_columns_match_body(event):
+                found = (event.seq, event.pk)
+                break
+    if found is None:
+        return None
+    return Problem(
+        "entry_changed",
+        f"entry {found[1]} at seq {found[0]}: its columns no longer match its sealed body",
+        seq=found[0],
+        entry_id=found[1],
+    )
+
+
+def verify_log() -> VerifyReport:
+    """Check everything; ``report.problem`` is the first broken link in chain order, if any."""
+    started = time.perf_counter()
+    report = VerifyReport()
+    batches = list(AuditBatch.objects.order_by("id"))
+    by_id = {b.id: b for b in batches}
+    first_seq_of = {b.id: b.first_seq for b in batches}
+    report.batches = len(batches)
+    report.pruned_through_seq = AuditArchive.objects.aggregate(m=Max("last_seq"))["m"] or 0
+    problems: list[Problem] = []
+    if (p := _check_batches(batches)) is not None:
+        problems.append(p)
+    report.checkpoints, p = _check_checkpoints(by_id)
+    if p is not None:
+        problems.append(p)
+    report.entries, p = _check_entries(batches, report.pruned_through_seq)
+    if p is not None:
+        problems.append(p)
+    if (p := _check_columns(report.pruned_through_seq)) is not None:
+        problems.append(p)
+    if problems:
+        report.problem = min(problems, key=lambda q: _position(q, first_seq_of))
+    unsealed = AuditEvent.objects.filter(seq__isnull=True)
+    report.unsealed = unsealed.count()
+    grace = timezone.now() - dt.timedelta(seconds=UNSEALED_GRACE_SECONDS)
+    report.stale_unsealed = unsealed.filter(created_at__lt=grace).count()
+    if report.stale_unsealed:
+        report.notes.append(
+            f"{report.stale_unsealed} entries older than {UNSEALED_GRACE_SECONDS}s are not sealed:"
+            " is the audit sealer (Celery beat) running?"
+        )
+    if report.pruned_through_seq:
+        report.notes.append(
+            f"entries up to seq {report.pruned_through_seq} were archived and pruned; batch headers"
+            " still chain across the boundary"
+        )
+    report.seconds = time.perf_counter() - started
+    return report
