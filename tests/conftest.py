@@ -37,3 +37,16 @@ def stranger(db):
 @pytest.fixture
 def viewer(db):
     return UserFactory(username="vera")
+
+
+@pytest.fixture
+def real_worker(transactional_db):
+    """A Celery worker thread consuming this test run's Redis broker. It has its own database
+    connection, so it sees committed data only (hence transactional tests)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from controlplane.celery import app
+
+    app.control.purge()  # messages left by an earlier, interrupted run
+    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=30) as w:
+        yield w

@@ -4,10 +4,13 @@ An outside party runs ``python -m apps.audit.offline proof.json public-key.pem``
 and ``merkle.py`` import nothing from Django or the database). It proves: the entry's body
 hashes to a leaf at its position in its batch; the batch's root and the batches after it chain
 to the head that a checkpoint signed; and the signature is valid under the given key.
+``python -m apps.audit.offline segment FILE.jsonl public-key.pem`` does the same for every
+entry of an archived segment (see ``apps.audit.retention``).
 """
 
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -49,6 +52,10 @@ def verify_inclusion_proof(proof: dict[str, Any], public_key_pem: str) -> None:
         head_id, head_last = later["id"], later["last_seq"]
     if head_id != checkpoint["batch"] or head.hex() != checkpoint["head_hash"]:
         raise ProofError("the batch chain does not reach the head the checkpoint signed")
+    _verify_signature(checkpoint, head, public_key_pem)
+
+
+def _verify_signature(checkpoint: dict[str, Any], head: bytes, public_key_pem: str) -> None:
     message = merkle.checkpoint_message(
         batch=checkpoint["batch"],
         last_seq=checkpoint["last_seq"],
@@ -64,9 +71,65 @@ def verify_inclusion_proof(proof: dict[str, Any], public_key_pem: str) -> None:
         raise ProofError("the checkpoint signature is not valid under this public key") from exc
 
 
+def verify_segment(lines: Iterable[str], public_key_pem: str) -> dict[str, int]:
+    """Check an archived segment (see apps/audit/retention.py); returns its seq range."""
+    records = [json.loads(line) for line in lines if line.strip()]
+    if not records or records[0].get("type") != "segment":
+        raise ProofError("not an audit segment: the first line is not a segment header")
+    header = records[0]
+    batches = [r for r in records if r["type"] == "batch"]
+    entries = {r["seq"]: r for r in records if r["type"] == "entry"}
+    checkpoints = [r for r in records if r["type"] == "checkpoint"]
+    if not batches or len(checkpoints) != 1:
+        raise ProofError("a segment holds its batch headers and exactly one checkpoint")
+    head = bytes.fromhex(batches[0]["prev_hash"])
+    expected_first = header["first_seq"]
+    for batch in batches:
+        if batch["first_seq"] != expected_first:
+            raise ProofError(f"batch {batch['id']} does not follow the one before it")
+        root = bytes.fromhex(batch["root"])
+        if batch["last_seq"] <= header["last_seq"]:
+            leaves = []
+            for seq in range(batch["first_seq"], batch["last_seq"] + 1):
+                entry = entries.get(seq)
+                if entry is None:
+                    raise ProofError(f"entry at seq {seq} is missing from the segment")
+                leaves.append(merkle.leaf_hash(entry["body"]))
+            if merkle.merkle_root(leaves) != root:
+                raise ProofError(f"entries of batch {batch['id']} do not hash to its root")
+        head = merkle.batch_hash(head, batch["first_seq"], batch["last_seq"], root)
+        if head.hex() != batch["hash"]:
+            raise ProofError(f"batch {batch['id']}'s header does not hash to its recorded hash")
+        expected_first = batch["last_seq"] + 1
+    checkpoint = checkpoints[0]
+    if checkpoint["batch"] != batches[-1]["id"] or checkpoint["head_hash"] != head.hex():
+        raise ProofError("the batch chain does not reach the head the checkpoint signed")
+    _verify_signature(checkpoint, head, public_key_pem)
+    return {
+        "first_seq": header["first_seq"],
+        "last_seq": header["last_seq"],
+        "entries": len(entries),
+    }
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[1] == "segment":
+        with open(argv[2]) as f, open(argv[3]) as k:
+            try:
+                summary = verify_segment(f, k.read())
+            except ProofError as exc:
+                print(f"INVALID: {exc}")
+                return 1
+        print(
+            f"OK: segment seq {summary['first_seq']}-{summary['last_seq']}, {summary['entries']} entries"
+        )
+        return 0
     if len(argv) != 3:
-        print("usage: python -m apps.audit.offline PROOF.json PUBLIC_KEY.pem", file=sys.stderr)
+        print(
+            "usage: python -m apps.audit.offline PROOF.json PUBLIC_KEY.pem\n"
+            "       python -m apps.audit.offline segment SEGMENT.jsonl PUBLIC_KEY.pem",
+            file=sys.stderr,
+        )
         return 2
     with open(argv[1]) as f:
         proof = json.load(f)

@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from apps.audit import merkle, signing
 from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent
 from apps.core import context
+from apps.core.errors import ServiceUnavailable
 
 REDACTED = "[redacted]"
 # Sealers (the beat task, the command, a checkpoint on demand) take this Postgres advisory lock.
@@ -119,15 +120,27 @@ def audit_record(
         "outcome": str(outcome),
         "changes": _jsonable(changes or {}),
     }
+    try:
+        return _insert(now, fields)
+    except DatabaseError as exc:
+        # The caller's transaction is now unusable and rolls back: the action does not happen.
+        raise ServiceUnavailable(
+            "The action was not performed because it could not be recorded in the audit log."
+            " Try again; if it persists, check the database.",
+            code="audit_unavailable",
+        ) from exc
+
+
+def _insert(now: dt.datetime, fields: dict[str, Any]) -> AuditEvent:
     return AuditEvent.objects.create(
         created_at=now,
         actor_type=fields["actor_type"],
-        actor_id=actor_id,
-        actor_repr=actor_repr,
-        ip=ctx.ip,
-        request_id=ctx.request_id,
-        action=action,
-        target_type=target_type,
+        actor_id=fields["actor_id"],
+        actor_repr=fields["actor_repr"],
+        ip=fields["ip"],
+        request_id=fields["request_id"],
+        action=fields["action"],
+        target_type=fields["target_type"],
         target_id=fields["target_id"],
         target_repr=fields["target_repr"],
         scope=fields["scope"],

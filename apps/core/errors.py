@@ -36,6 +36,13 @@ class Conflict(ApplicationError):
     status = 409
 
 
+class ServiceUnavailable(ApplicationError):
+    """Something the action depends on (the database, the audit log) is down: nothing changed."""
+
+    code = "service_unavailable"
+    status = 503
+
+
 class PermissionDenied(ApplicationError):
     code = "permission_denied"
     status = 403

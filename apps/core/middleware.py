@@ -3,9 +3,12 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
 
 from apps.core import context
+from apps.core.errors import ApplicationError
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -53,3 +56,41 @@ class PayloadLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class UnavailableMiddleware:
+    """A lost database (or audit log) answers 503 with a stable code, never a 500 page.
+
+    DRF views map ``ApplicationError`` themselves; this catches what escapes any view: a dropped
+    database connection (``OperationalError``/``InterfaceError``) or an unhandled
+    ``ApplicationError``. Whatever the view was doing was rolled back with its transaction.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ApplicationError):
+            code, message, status = exception.code, exception.message, exception.status
+        elif isinstance(exception, OperationalError | InterfaceError):
+            code, status = "database_unavailable", 503
+            message = "The database is unavailable; nothing was changed. Try again shortly."
+        else:
+            return None
+        if request.path.startswith(("/api/", "/access/")) or "json" in request.headers.get(
+            "Accept", ""
+        ):
+            response: HttpResponse = JsonResponse(
+                {"error": {"code": code, "message": message}}, status=status
+            )
+        else:
+            response = HttpResponse(
+                f"<!doctype html><title>Unavailable</title><h1>{status}</h1><p>{escape(message)}</p>",
+                status=status,
+            )
+        if status == 503:
+            response["Retry-After"] = "5"
+        return response

@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestContextMiddleware",
     "apps.core.middleware.PayloadLimitMiddleware",
+    "apps.core.middleware.UnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,6 +151,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 PII_SAMPLE_ROWS = env.int("PII_SAMPLE_ROWS", default=200)
 # Statement timeout (ms) for queries the control plane runs against registered data sources.
 SOURCE_QUERY_TIMEOUT_MS = env.int("SOURCE_QUERY_TIMEOUT_MS", default=15000)
+
+# Audit log (apps/audit). Checkpoints are signed with STEWARD_AUDIT_SIGNING_KEY (a 32-byte
+# Ed25519 seed, base64url; production requires it, local/test derive one from SECRET_KEY).
+STEWARD_AUDIT_SIGNING_KEY = env("STEWARD_AUDIT_SIGNING_KEY", default="")
+# PEM public keys of earlier signing keys, so their checkpoints still verify after rotation.
+STEWARD_AUDIT_PREVIOUS_PUBLIC_KEYS: list[str] = [
+    pem
+    for pem in env("STEWARD_AUDIT_PREVIOUS_PUBLIC_KEYS", default="").split("\n\n")
+    if pem.strip()
+]
+AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=5)
+# Entries are kept this long, then exported to AUDIT_ARCHIVE_DIR as a verifiable segment and pruned.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "audit-archive"))
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None

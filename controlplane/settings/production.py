@@ -7,6 +7,8 @@ DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 # Key for secrets at rest (data-source credentials): 32 random bytes, base64url. See apps/keys.
 STEWARD_SECRETS_KEY = env("STEWARD_SECRETS_KEY")
+# Ed25519 seed (32 bytes, base64url) that signs audit checkpoints; see apps/audit/signing.py.
+STEWARD_AUDIT_SIGNING_KEY = env("STEWARD_AUDIT_SIGNING_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -2,48 +2,30 @@
 that queue them."""
 
 import importlib
-import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from apps.audit.models import AuditEvent
 from apps.catalog import services, tasks
 from apps.catalog.models import ClassificationSuggestion, DataSource
 from apps.core.errors import PermissionDenied, SourceUnavailable, ValidationFailed
-from controlplane.celery import app
 from tests.factories import UserFactory
-
-WAIT_SECONDS = 60
-
-
-def _wait_until(predicate):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+from tests.waiting import wait_until as _wait_until
 
 
 @pytest.fixture
-def worker(transactional_db):
-    """A worker thread consuming this test run's broker (committed data only: it has its own
-    database connection). Tests using it restore the migrated taxonomy (serialized_rollback),
-    which a transactional test's flush would otherwise empty."""
-    # serialized_rollback restores nothing when an earlier transactional test already flushed
-    # the taxonomy, so load it again (the data migration's own function is idempotent).
+def worker(real_worker):
+    """The shared real worker, with the migrated taxonomy loaded again: a transactional test's
+    flush empties it (the data migration's own function is idempotent)."""
     from django.apps import apps as django_apps
 
     importlib.import_module("apps.classification.migrations.0002_default_taxonomy").forwards(
         django_apps, None
     )
-    app.control.purge()  # messages left by an earlier, interrupted run
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=30) as w:
-        yield w
+    return real_worker
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_queued_sync(worker, source):
     tasks.source_sync_task.delay(source.pk)
 
@@ -56,7 +38,7 @@ def test_a_real_worker_runs_the_queued_sync(worker, source):
     assert event.actor_repr == "system"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_requests_queue_sync_then_scan_after_commit(worker, admin, source):
     services.source_sync_request(actor=admin, source=source)
     assert _wait_until(

@@ -33,6 +33,7 @@ def test_production_settings_pass_check_deploy():
         {
             "SECRET_KEY": "x9!c@v$d0-4u_Zq7mNp2Lr8sTw5yB1eGk3hJ6oF-aXiV2cQ9nE",
             "STEWARD_SECRETS_KEY": "Ipq0Mq2i4Lz9sN4F7m1pB2c3d4e5f6g7h8i9j0k1l2m=",
+            "STEWARD_AUDIT_SIGNING_KEY": "hV3m1Zq8Yp0nW2rT6uK9sL4dF7gJ1aX5cB8eN2oQ3iM=",
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -43,3 +44,14 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _check_deploy({"STEWARD_SECRETS_KEY": "Ipq0Mq2i4Lz9sN4F7m1pB2c3d4e5f6g7h8i9j0k1l2m="})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_an_audit_signing_key():
+    result = _check_deploy(
+        {
+            "SECRET_KEY": "x9!c@v$d0-4u_Zq7mNp2Lr8sTw5yB1eGk3hJ6oF-aXiV2cQ9nE",
+            "STEWARD_SECRETS_KEY": "Ipq0Mq2i4Lz9sN4F7m1pB2c3d4e5f6g7h8i9j0k1l2m=",
+        }
+    )
+    assert result.returncode != 0
+    assert "STEWARD_AUDIT_SIGNING_KEY" in result.stderr

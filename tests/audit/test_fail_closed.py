@@ -1,0 +1,100 @@
+"""If an action cannot be recorded, it does not happen: real HTTP against the live server.
+
+The database is made to fail at the exact moment the audit entry is written, after the
+catalog row was already updated in the same transaction: once by refusing the insert, once by
+killing the server process that serves the connection (what stopping Postgres does to every
+open connection: a fast shutdown terminates each backend exactly like this).
+"""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from apps.audit.models import AuditEvent
+from tests.factories import DatasetFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FAILURES = {
+    "refused": "RAISE EXCEPTION 'disk full (simulated)';",
+    "connection_killed": "PERFORM pg_terminate_backend(pg_backend_pid());",
+}
+
+
+@pytest.fixture
+def failing_audit_insert(request):
+    """Install a trigger that fails every audit insert; always removed afterwards."""
+
+    def install(kind: str) -> None:
+        with connection.cursor() as cur:
+            cur.execute(
+                "CREATE FUNCTION test_fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                f" BEGIN {FAILURES[kind]} RETURN NEW; END $$"
+            )
+            cur.execute(
+                "CREATE TRIGGER test_fail_audit BEFORE INSERT ON audit_auditevent"
+                " FOR EACH ROW EXECUTE FUNCTION test_fail_audit()"
+            )
+
+    yield install
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER IF EXISTS test_fail_audit ON audit_auditevent")
+        cur.execute("DROP FUNCTION IF EXISTS test_fail_audit()")
+
+
+def _patch(url: str, token: str, payload: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(  # noqa: S310 - the test's own live server
+        url,
+        data=json.dumps(payload).encode(),
+        method="PATCH",
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=20) as resp:  # noqa: S310
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize("kind", ["refused", "connection_killed"])
+def test_a_change_that_cannot_be_recorded_is_not_made(
+    live_server, owner, failing_audit_insert, kind
+):
+    dataset = DatasetFactory(owner=owner, description="before")
+    token = Token.objects.create(user=owner).key
+    url = f"{live_server.url}/api/v1/datasets/{dataset.pk}/"
+    events = AuditEvent.objects.count()
+    failing_audit_insert(kind)
+
+    status, body = _patch(url, token, {"description": "after"})
+
+    assert status == 503
+    assert body["error"]["code"] in {"audit_unavailable", "database_unavailable"}
+    dataset.refresh_from_db()
+    assert dataset.description == "before"
+    assert AuditEvent.objects.count() == events
+
+
+def test_the_same_change_goes_through_once_the_database_is_back(
+    live_server, owner, failing_audit_insert
+):
+    dataset = DatasetFactory(owner=owner, description="before")
+    token = Token.objects.create(user=owner).key
+    url = f"{live_server.url}/api/v1/datasets/{dataset.pk}/"
+    failing_audit_insert("connection_killed")
+    assert _patch(url, token, {"description": "after"})[0] == 503
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER test_fail_audit ON audit_auditevent")
+
+    status, _ = _patch(url, token, {"description": "after"})
+
+    assert status == 200
+    dataset.refresh_from_db()
+    assert dataset.description == "after"
+    assert AuditEvent.objects.filter(
+        target_id=str(dataset.pk), action__startswith="catalog."
+    ).exists()
