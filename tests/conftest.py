@@ -9,6 +9,16 @@ from tests.factories import UserFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_audit_appender(django_db_setup):
+    """The group-commit appender thread holds a connection; release it before teardown drops
+    the test database."""
+    yield
+    from apps.audit.appender import stop_appender
+
+    stop_appender()
+
+
 @pytest.fixture
 def user_factory(db):
     from tests.factories import UserFactory

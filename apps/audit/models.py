@@ -1,3 +1,7 @@
+import json
+from functools import cached_property
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -8,7 +12,7 @@ class AuditEvent(models.Model):
     Written only by ``apps.audit.services.audit_record`` inside the caller's transaction, so an
     action and its record commit or roll back together. ``body`` is the entry's canonical JSON
     and is what the hash chain covers; the other columns are an index over it for queries
-    (verification checks they still match the body). ``seq`` and ``leaf_hash`` are set once,
+    (verification checks they still match the body); ``changes`` lives only in the body. ``seq`` and ``leaf_hash`` are set once,
     when the sealer places the entry in a batch; a database trigger refuses any other UPDATE
     and any DELETE not covered by an archive (see migration 0002).
     """
@@ -46,7 +50,7 @@ class AuditEvent(models.Model):
     # shows in its dataset's history).
     scope = models.CharField(max_length=120, db_index=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
-    changes = models.JSONField(default=dict, blank=True)
+    # The canonical JSON of the whole entry, ``changes`` (the before/after digest) included.
     body = models.TextField()
     seq = models.BigIntegerField(null=True, blank=True, unique=True)
     leaf_hash = models.BinaryField(max_length=32, null=True, blank=True)
@@ -65,6 +69,17 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_repr} {self.action} {self.target_repr}"
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        """The parsed body: what the chain vouches for."""
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+    @property
+    def changes(self) -> Any:
+        """The before/after digest, read from the body (it has no column of its own)."""
+        return self.payload.get("changes", {})
 
 
 class AuditBatch(models.Model):

@@ -1,6 +1,7 @@
 """The one place every recorded action goes through, and the sealer that chains it."""
 
 import datetime as dt
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,16 @@ def format_ts(value: dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+def _normal_ip(ip: str | None) -> str | None:
+    """The address as Postgres prints an ``inet`` (so the stored column and the body agree)."""
+    if not ip:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
+
+
 def _actor_fields(actor: Any) -> tuple[str, int | None, str]:
     if (
         actor is not None
@@ -73,23 +84,15 @@ def _actor_fields(actor: Any) -> tuple[str, int | None, str]:
     return AuditEvent.ActorType.ANONYMOUS, None, "anonymous"
 
 
-def audit_record(
-    *,
+def _new_event(
     actor: Any,
     action: str,
     target: models.Model | Target,
-    changes: dict[str, Any] | None = None,
-    scope: models.Model | Target | None = None,
-    outcome: str = AuditEvent.Outcome.SUCCESS,
+    changes: dict[str, Any] | None,
+    scope: models.Model | Target | None,
+    outcome: str,
 ) -> AuditEvent:
-    """Record ``actor`` doing ``action`` to ``target``. Must run inside the action's transaction.
-
-    If this insert fails, the caller's transaction fails with it: an action is never committed
-    without its record. ``changes`` must never carry secrets or raw personal data values;
-    callers pass field-level diffs of metadata, with secret fields replaced by ``REDACTED``.
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_record must run inside the transaction of the change it records")
+    """An unsaved entry: the query columns and the canonical body built from the same values."""
     ctx = context.current()
     now = timezone.now()
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -110,7 +113,7 @@ def audit_record(
         "actor_type": str(actor_type),
         "actor_id": actor_id,
         "actor_repr": actor_repr,
-        "ip": ctx.ip,
+        "ip": _normal_ip(ctx.ip),
         "request_id": ctx.request_id,
         "action": action,
         "target_type": target_type,
@@ -120,34 +123,71 @@ def audit_record(
         "outcome": str(outcome),
         "changes": _jsonable(changes or {}),
     }
+    columns = {k: v for k, v in fields.items() if k not in ("v", "ts", "changes")}
+    return AuditEvent(created_at=now, body=merkle.canonical_body(fields), **columns)
+
+
+_UNAVAILABLE = (
+    "The action was not performed because it could not be recorded in the audit log."
+    " Try again; if it persists, check the database."
+)
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | Target,
+    changes: dict[str, Any] | None = None,
+    scope: models.Model | Target | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+) -> AuditEvent:
+    """Record ``actor`` doing ``action`` to ``target``. Must run inside the action's transaction.
+
+    If this insert fails, the caller's transaction fails with it: an action is never committed
+    without its record. ``changes`` must never carry secrets or raw personal data values;
+    callers pass field-level diffs of metadata, with secret fields replaced by ``REDACTED``.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the change it records")
+    event = _new_event(actor, action, target, changes, scope, outcome)
     try:
-        return _insert(now, fields)
+        event.save(force_insert=True)
     except DatabaseError as exc:
         # The caller's transaction is now unusable and rolls back: the action does not happen.
-        raise ServiceUnavailable(
-            "The action was not performed because it could not be recorded in the audit log."
-            " Try again; if it persists, check the database.",
-            code="audit_unavailable",
-        ) from exc
+        raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
+    return event
 
 
-def _insert(now: dt.datetime, fields: dict[str, Any]) -> AuditEvent:
-    return AuditEvent.objects.create(
-        created_at=now,
-        actor_type=fields["actor_type"],
-        actor_id=fields["actor_id"],
-        actor_repr=fields["actor_repr"],
-        ip=fields["ip"],
-        request_id=fields["request_id"],
-        action=fields["action"],
-        target_type=fields["target_type"],
-        target_id=fields["target_id"],
-        target_repr=fields["target_repr"],
-        scope=fields["scope"],
-        outcome=fields["outcome"],
-        changes=fields["changes"],
-        body=merkle.canonical_body(fields),
-    )
+def audit_record_committed(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | Target,
+    changes: dict[str, Any] | None = None,
+    scope: models.Model | Target | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    timeout: float = 5.0,
+) -> int:
+    """Record an entry that belongs to no database change (a decision, an uploaded decision
+    log) and return its id once it is durably committed.
+
+    Entries from concurrent callers in this process share one transaction and one commit
+    (group commit, see ``apps.audit.appender``), so throughput is not bound by one fsync per
+    entry. Raises ``ServiceUnavailable`` if the entry could not be committed in ``timeout``
+    seconds: the caller must then fail closed (a decision is not returned as allow).
+    """
+    from apps.audit.appender import appender
+
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "audit_record_committed commits on its own: call it outside a transaction"
+        )
+    event = _new_event(actor, action, target, changes, scope, outcome)
+    try:
+        return appender().append(event, timeout=timeout)
+    except Exception as exc:
+        raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
 
 
 def _assign(rows: Sequence[tuple[int, int, bytes]]) -> None:

@@ -1,0 +1,72 @@
+"""Standalone entries (decisions) through group commit: durable before the caller goes on."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from apps.audit.models import AuditEvent
+from apps.audit.services import Target, audit_record_committed, audit_seal_pending
+from apps.audit.verify import verify_log
+from apps.core.errors import ServiceUnavailable
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _decide(i: int) -> int:
+    return audit_record_committed(
+        actor="svc",
+        action="decision.evaluate",
+        target=Target("catalog.dataset", str(i)),
+        changes={"decision": "allow"},
+    )
+
+
+def test_concurrent_callers_each_get_a_committed_entry():
+    ids: list[int] = []
+    barrier = threading.Barrier(40)
+
+    def caller(i: int) -> None:
+        barrier.wait()
+        try:
+            ids.append(_decide(i))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(set(ids)) == 40
+    stored = AuditEvent.objects.filter(pk__in=ids)
+    assert sorted(int(e.target_id) for e in stored) == list(range(40))
+    audit_seal_pending()
+    assert verify_log().ok
+
+
+def test_an_entry_that_cannot_be_committed_fails_the_caller():
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+        )
+        cur.execute(
+            "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_auditevent"
+            " FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+        )
+    try:
+        with pytest.raises(ServiceUnavailable) as err:
+            _decide(1)
+        assert err.value.code == "audit_unavailable"
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("DROP TRIGGER test_refuse ON audit_auditevent")
+            cur.execute("DROP FUNCTION test_refuse()")
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+    assert _decide(2) > 0  # and the appender recovers
+
+
+def test_it_refuses_to_run_inside_a_transaction():
+    with pytest.raises(RuntimeError, match="outside a transaction"), transaction.atomic():
+        _decide(3)
