@@ -5,8 +5,10 @@ built exactly as RFC 6962 (section 2.1) builds a tree head, with domain-separate
 
 - leaf  = SHA-256(0x00 || entry body)   where the body is the entry's canonical JSON, UTF-8;
 - node  = SHA-256(0x01 || left || right);
-- batch = SHA-256(0x02 || previous batch hash || first seq || last seq || root), the two
-  sequence numbers as 8-byte big-endian integers. Batch 1 chains from 32 zero bytes.
+- batch = SHA-256(0x02 || previous batch hash || first seq || last seq || root || columns),
+  the two sequence numbers as 8-byte big-endian integers, ``columns`` the SHA-256 over the
+  batch's per-entry digests of its query columns (see ``apps.audit.services``; it lets the
+  database check a million entries' columns quickly). Batch 1 chains from 32 zero bytes.
 
 A checkpoint signs ``checkpoint_message(...)`` with Ed25519, pinning the chain head.
 """
@@ -97,10 +99,22 @@ def _root_from_path(index: int, size: int, leaf: bytes, path: list[bytes]) -> by
     return node_hash(sibling, _root_from_path(index - k, size - k, leaf, path))
 
 
-def batch_hash(prev_hash: bytes, first_seq: int, last_seq: int, root: bytes) -> bytes:
+def batch_hash(
+    prev_hash: bytes, first_seq: int, last_seq: int, root: bytes, columns_root: bytes
+) -> bytes:
     return hashlib.sha256(
-        BATCH_PREFIX + prev_hash + first_seq.to_bytes(8, "big") + last_seq.to_bytes(8, "big") + root
+        BATCH_PREFIX
+        + prev_hash
+        + first_seq.to_bytes(8, "big")
+        + last_seq.to_bytes(8, "big")
+        + root
+        + columns_root
     ).digest()
+
+
+def columns_root(digests: Sequence[bytes | None]) -> bytes:
+    """SHA-256 over a batch's per-entry column digests, in sequence order (absent: empty)."""
+    return hashlib.sha256(b"".join(d or b"" for d in digests)).digest()
 
 
 def checkpoint_message(*, batch: int, last_seq: int, head_hash: bytes, created_at: str) -> bytes:

@@ -54,6 +54,9 @@ class AuditEvent(models.Model):
     body = models.TextField()
     seq = models.BigIntegerField(null=True, blank=True, unique=True)
     leaf_hash = models.BinaryField(max_length=32, null=True, blank=True)
+    # MD5 of the query columns as the database renders them, taken at sealing (Postgres);
+    # the batch header binds these, so verify can check every row's columns in one cheap scan.
+    columns_md5 = models.BinaryField(max_length=16, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -89,6 +92,7 @@ class AuditBatch(models.Model):
     first_seq = models.BigIntegerField(unique=True)
     last_seq = models.BigIntegerField(unique=True)
     root = models.BinaryField(max_length=32)
+    columns_root = models.BinaryField(max_length=32)
     prev_hash = models.BinaryField(max_length=32)
     hash = models.BinaryField(max_length=32)
     sealed_at = models.DateTimeField()

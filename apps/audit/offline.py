@@ -41,13 +41,19 @@ def verify_inclusion_proof(proof: dict[str, Any], public_key_pem: str) -> None:
         raise ProofError(f"audit path does not fit the batch: {exc}") from exc
     if root != bytes.fromhex(batch["root"]):
         raise ProofError("the entry is not in its batch: the audit path leads to another root")
-    head = merkle.batch_hash(prev_hash, batch["first_seq"], batch["last_seq"], root)
+    head = merkle.batch_hash(
+        prev_hash, batch["first_seq"], batch["last_seq"], root, bytes.fromhex(batch["columns_root"])
+    )
     head_id, head_last = batch["id"], batch["last_seq"]
     for later in proof.get("later_batches", []):
         if later["id"] != head_id + 1 or later["first_seq"] != head_last + 1:
             raise ProofError(f"batch {later['id']} does not follow batch {head_id}")
         head = merkle.batch_hash(
-            head, later["first_seq"], later["last_seq"], bytes.fromhex(later["root"])
+            head,
+            later["first_seq"],
+            later["last_seq"],
+            bytes.fromhex(later["root"]),
+            bytes.fromhex(later["columns_root"]),
         )
         head_id, head_last = later["id"], later["last_seq"]
     if head_id != checkpoint["batch"] or head.hex() != checkpoint["head_hash"]:
@@ -97,7 +103,9 @@ def verify_segment(lines: Iterable[str], public_key_pem: str) -> dict[str, int]:
                 leaves.append(merkle.leaf_hash(entry["body"]))
             if merkle.merkle_root(leaves) != root:
                 raise ProofError(f"entries of batch {batch['id']} do not hash to its root")
-        head = merkle.batch_hash(head, batch["first_seq"], batch["last_seq"], root)
+        head = merkle.batch_hash(
+            head, batch["first_seq"], batch["last_seq"], root, bytes.fromhex(batch["columns_root"])
+        )
         if head.hex() != batch["hash"]:
             raise ProofError(f"batch {batch['id']}'s header does not hash to its recorded hash")
         expected_first = batch["last_seq"] + 1

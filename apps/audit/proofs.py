@@ -38,6 +38,7 @@ def inclusion_proof(*, entry_id: int) -> dict[str, Any]:
             "first_seq": batch.first_seq,
             "last_seq": batch.last_seq,
             "root": bytes(batch.root).hex(),
+            "columns_root": bytes(batch.columns_root).hex(),
             "prev_hash": bytes(batch.prev_hash).hex(),
             "hash": bytes(batch.hash).hex(),
         },
@@ -48,6 +49,7 @@ def inclusion_proof(*, entry_id: int) -> dict[str, Any]:
                 "first_seq": b.first_seq,
                 "last_seq": b.last_seq,
                 "root": bytes(b.root).hex(),
+                "columns_root": bytes(b.columns_root).hex(),
             }
             for b in later
         ],

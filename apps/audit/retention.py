@@ -69,6 +69,7 @@ def _write_segment(
                     "first_seq": batch.first_seq,
                     "last_seq": batch.last_seq,
                     "root": bytes(batch.root).hex(),
+                    "columns_root": bytes(batch.columns_root).hex(),
                     "prev_hash": bytes(batch.prev_hash).hex(),
                     "hash": bytes(batch.hash).hex(),
                 }

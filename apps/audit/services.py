@@ -190,20 +190,33 @@ def audit_record_committed(
         raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
 
 
-def _assign(rows: Sequence[tuple[int, int, bytes]]) -> None:
-    """Set ``seq`` and ``leaf_hash`` on each ``(id, seq, leaf)`` in one statement."""
+# The query columns, rendered by Postgres in UTC: what ``columns_md5`` digests at sealing and
+# what verify digests again. Nullable values get a marker so no value can shift into another.
+COLUMNS_TEXT_SQL = (
+    "concat_ws(chr(31), e.created_at, e.actor_type, coalesce(e.actor_id::text, '-'), e.actor_repr,"
+    " coalesce(e.ip::text, '-'), e.request_id, e.action, e.target_type, e.target_id,"
+    " e.target_repr, e.scope, e.outcome)"
+)
+
+
+def _assign(rows: Sequence[tuple[int, int, bytes]]) -> dict[int, bytes | None]:
+    """Set ``seq``, ``leaf_hash`` (and on Postgres ``columns_md5``) on each ``(id, seq, leaf)``
+    in one statement; returns each entry's column digest by seq."""
     if connection.vendor == "postgresql":
         ids, seqs, leaves = zip(*rows, strict=True)
         with connection.cursor() as cur:
+            cur.execute("SET LOCAL timezone = 'UTC'")
             cur.execute(
-                "UPDATE audit_auditevent AS e SET seq = v.seq, leaf_hash = v.leaf"
+                "UPDATE audit_auditevent AS e SET seq = v.seq, leaf_hash = v.leaf,"  # noqa: S608 - constant SQL
+                f" columns_md5 = decode(md5({COLUMNS_TEXT_SQL}), 'hex')"
                 " FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS v(id, seq, leaf)"
-                " WHERE e.id = v.id",
+                " WHERE e.id = v.id RETURNING e.seq, e.columns_md5",
                 [list(ids), list(seqs), list(leaves)],
             )
-        return
+            return {seq: bytes(md5) for seq, md5 in cur.fetchall()}
     events = [AuditEvent(id=i, seq=s, leaf_hash=leaf) for i, s, leaf in rows]
     AuditEvent.objects.bulk_update(events, ["seq", "leaf_hash"], batch_size=500)
+    return {}
 
 
 def _seal_one(limit: int) -> AuditBatch | None:
@@ -222,7 +235,7 @@ def _seal_one(limit: int) -> AuditBatch | None:
         prev_hash = bytes(head.hash) if head else merkle.GENESIS_HASH
         first_seq = head.last_seq + 1 if head else 1
         leaves = [merkle.leaf_hash(body) for _, body in pending]
-        _assign(
+        digests = _assign(
             [
                 (pk, first_seq + i, leaf)
                 for i, ((pk, _), leaf) in enumerate(zip(pending, leaves, strict=True))
@@ -230,13 +243,15 @@ def _seal_one(limit: int) -> AuditBatch | None:
         )
         last_seq = first_seq + len(pending) - 1
         root = merkle.merkle_root(leaves)
+        cols = merkle.columns_root([digests.get(seq) for seq in range(first_seq, last_seq + 1)])
         return AuditBatch.objects.create(
             id=(head.id + 1) if head else 1,
             first_seq=first_seq,
             last_seq=last_seq,
             root=root,
+            columns_root=cols,
             prev_hash=prev_hash,
-            hash=merkle.batch_hash(prev_hash, first_seq, last_seq, root),
+            hash=merkle.batch_hash(prev_hash, first_seq, last_seq, root, cols),
             sealed_at=timezone.now(),
         )
 

@@ -21,5 +21,5 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO steward_app;
 REVOKE UPDATE, DELETE, TRUNCATE
     ON audit_auditevent, audit_auditbatch, audit_auditcheckpoint, audit_auditarchive
     FROM steward_app;
-GRANT UPDATE (seq, leaf_hash) ON audit_auditevent TO steward_app;
+GRANT UPDATE (seq, leaf_hash, columns_md5) ON audit_auditevent TO steward_app;
 GRANT DELETE ON audit_auditevent TO steward_app;

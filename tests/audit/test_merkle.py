@@ -58,6 +58,8 @@ def test_canonical_body_is_key_order_independent_and_compact():
 
 def test_batch_hash_binds_the_range_and_the_previous_hash():
     root = merkle.merkle_root([merkle.leaf_hash("x")])
-    base = merkle.batch_hash(merkle.GENESIS_HASH, 1, 1, root)
-    assert merkle.batch_hash(merkle.GENESIS_HASH, 1, 2, root) != base
-    assert merkle.batch_hash(b"\x01" * 32, 1, 1, root) != base
+    cols = merkle.columns_root([b"d" * 16])
+    base = merkle.batch_hash(merkle.GENESIS_HASH, 1, 1, root, cols)
+    assert merkle.batch_hash(merkle.GENESIS_HASH, 1, 2, root, cols) != base
+    assert merkle.batch_hash(b"\x01" * 32, 1, 1, root, cols) != base
+    assert merkle.batch_hash(merkle.GENESIS_HASH, 1, 1, root, merkle.columns_root([None])) != base

@@ -173,3 +173,21 @@ def test_awkward_text_and_addresses_verify_without_false_alarms(admin):
     report = verify_log()
     assert report.ok, report.problem
     assert report.entries == 4
+
+
+def test_a_changed_column_with_its_digest_recomputed_breaks_the_batch(sealed_log):
+    from apps.audit.services import COLUMNS_TEXT_SQL
+
+    ids, _ = sealed_log
+    with tampering() as cur:
+        cur.execute("UPDATE audit_auditevent SET actor_repr = 'mallory' WHERE id = %s", [ids[11]])
+        cur.execute("SET LOCAL timezone = 'UTC'")
+        cur.execute(
+            f"UPDATE audit_auditevent e SET columns_md5 = decode(md5({COLUMNS_TEXT_SQL}), 'hex')"  # noqa: S608
+            " WHERE e.id = %s",
+            [ids[11]],
+        )
+    report = verify_log()
+    assert report.problem.kind == "batch_root_mismatch"
+    assert report.problem.batch == 2
+    assert "column digests" in report.problem.message
