@@ -37,7 +37,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 APPEND_TARGET = 5000.0
-GROUP_THREADS = 16  # request threads per writer process in the group-commit run
+GROUP_THREADS = 32  # request threads per writer process in the group-commit run
 VERIFY_TARGET_S = 10.0
 
 
@@ -69,7 +69,13 @@ def _recreate_db(pg: str, name: str) -> str:
 
 
 def _writer(
-    db_url: str, index: int, start_at: float, seconds: float, mode: str, out: mp.Queue
+    db_url: str,
+    index: int,
+    start_at: float,
+    seconds: float,
+    mode: str,
+    out: mp.Queue,
+    threads_per_writer: int = GROUP_THREADS,
 ) -> None:
     _setup_django(db_url)
     from django.db import connection, transaction
@@ -84,7 +90,7 @@ def _writer(
     if mode == "group":  # many request threads, each waiting for its own durable entry
         import threading
 
-        counts = [0] * GROUP_THREADS
+        counts = [0] * threads_per_writer
 
         def caller(t: int) -> None:
             n = 0
@@ -98,7 +104,7 @@ def _writer(
                 n += 1
             counts[t] = n
 
-        threads = [threading.Thread(target=caller, args=(t,)) for t in range(GROUP_THREADS)]
+        threads = [threading.Thread(target=caller, args=(t,)) for t in range(threads_per_writer)]
         for th in threads:
             th.start()
         for th in threads:
@@ -147,12 +153,14 @@ def _sealer(db_url: str, stop_at: float, out: mp.Queue) -> None:
     out.put((batches, sealed, max_pending, time.time()))
 
 
-def bench_append(db_url: str, writers: int, seconds: float, mode: str) -> dict[str, float]:
+def bench_append(
+    db_url: str, writers: int, seconds: float, mode: str, threads: int = GROUP_THREADS
+) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
     start_at = time.time() + 4.0  # let every process import Django first
     procs = [
-        ctx.Process(target=_writer, args=(db_url, i, start_at, seconds, mode, out))
+        ctx.Process(target=_writer, args=(db_url, i, start_at, seconds, mode, out, threads))
         for i in range(writers)
     ]
     sealer_out: mp.Queue = ctx.Queue()
@@ -273,11 +281,20 @@ def main() -> int:
         "--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
     )
     parser.add_argument("--db", default="steward_bench_audit")
-    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument(
+        "--writers", type=int, default=8, help="processes, one entry per transaction"
+    )
+    parser.add_argument("--group-writers", type=int, default=4, help="processes for group commit")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--verify-entries", type=int, default=1_000_000)
     parser.add_argument("--verify-runs", type=int, default=3)
     parser.add_argument("--skip-append", action="store_true")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=GROUP_THREADS,
+        help="request threads per process (group commit)",
+    )
     parser.add_argument("--skip-verify", action="store_true")
     args = parser.parse_args()
     ok = True
@@ -297,11 +314,11 @@ def main() -> int:
             f" {batched['max_pending']:,} waiting, all sealed {batched['drained_after_s']:.2f} s after"
             f" the last append; verify {'OK' if report.ok else 'BROKEN'} ({report.entries:,} entries)"
         )
-        group = bench_append(db_url, args.writers, args.seconds, "group")
+        group = bench_append(db_url, args.group_writers, args.seconds, "group", args.threads)
         report = verify_log()
         print(
             f"append, group commit (standalone entries, e.g. decisions): {group['per_second']:,.0f}"
-            f" appends/s ({group['appends']:,} entries, {args.writers} processes x {GROUP_THREADS}"
+            f" appends/s ({group['appends']:,} entries, {args.group_writers} processes x {args.threads}"
             f" threads, each waiting for its entry's commit); at most {group['max_pending']:,}"
             f" waiting to be sealed, all sealed {group['drained_after_s']:.2f} s after the last;"
             f" verify {'OK' if report.ok else 'BROKEN'} ({report.entries:,} entries)"

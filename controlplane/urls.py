@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("apps.catalog.urls")),
+    path("audit/", include("apps.audit.urls")),
     path("api/v1/", include("apps.catalog.api.urls")),
     path("api/v1/", include("apps.classification.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -84,15 +84,15 @@ def _actor_fields(actor: Any) -> tuple[str, int | None, str]:
     return AuditEvent.ActorType.ANONYMOUS, None, "anonymous"
 
 
-def _new_event(
+def _entry_columns(
     actor: Any,
     action: str,
     target: models.Model | Target,
     changes: dict[str, Any] | None,
     scope: models.Model | Target | None,
     outcome: str,
-) -> AuditEvent:
-    """An unsaved entry: the query columns and the canonical body built from the same values."""
+) -> dict[str, Any]:
+    """An entry's column values: the query columns and the canonical body, from the same values."""
     ctx = context.current()
     now = timezone.now()
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -124,7 +124,7 @@ def _new_event(
         "changes": _jsonable(changes or {}),
     }
     columns = {k: v for k, v in fields.items() if k not in ("v", "ts", "changes")}
-    return AuditEvent(created_at=now, body=merkle.canonical_body(fields), **columns)
+    return {"created_at": now, "body": merkle.canonical_body(fields), **columns}
 
 
 _UNAVAILABLE = (
@@ -150,7 +150,7 @@ def audit_record(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    event = _new_event(actor, action, target, changes, scope, outcome)
+    event = AuditEvent(**_entry_columns(actor, action, target, changes, scope, outcome))
     try:
         event.save(force_insert=True)
     except DatabaseError as exc:
@@ -183,9 +183,9 @@ def audit_record_committed(
         raise RuntimeError(
             "audit_record_committed commits on its own: call it outside a transaction"
         )
-    event = _new_event(actor, action, target, changes, scope, outcome)
+    columns = _entry_columns(actor, action, target, changes, scope, outcome)
     try:
-        return appender().append(event, timeout=timeout)
+        return appender().append(columns, timeout=timeout)
     except Exception as exc:
         raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
 
