@@ -28,6 +28,11 @@ PATHS = {
     "/api/v1/sensitivity-levels/": {"get", "post"},
     "/api/v1/categories/": {"get", "post"},
     "/api/v1/tags/": {"get", "post"},
+    "/api/v1/audit/events/": {"get"},
+    "/api/v1/audit/events/{entry_id}/": {"get"},
+    "/api/v1/audit/events/{entry_id}/proof": {"get"},
+    "/api/v1/audit/checkpoints/": {"get", "post"},
+    "/api/v1/audit/public-key": {"get"},
 }
 
 
