@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck check services browser bench-catalog
+.PHONY: run test lint typecheck check services browser bench-catalog bench-audit
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,6 @@ test: $(VENV)/.installed services browser lint typecheck check
 
 bench-catalog: $(VENV)/.installed services
 	$(PY) bench/catalog_scale.py
+
+bench-audit: $(VENV)/.installed services
+	$(PY) bench/audit_log.py

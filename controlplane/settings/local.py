@@ -16,12 +16,13 @@ STEWARD_SECRETS_KEY = env(
 _celery_dir = BASE_DIR / "var" / "celery"
 if "CELERY_BROKER_URL" not in os.environ and "REDIS_URL" not in os.environ:
     # kombu's filesystem transport: a real broker between processes, with no server to run.
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_celery_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
         "processed_folder": str(_celery_dir / "processed"),
+        "control_folder": str(_celery_dir / "control"),  # else kombu writes ./control
         "store_processed": False,
     }
