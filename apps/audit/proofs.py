@@ -33,34 +33,35 @@ def inclusion_proof(*, entry_id: int) -> dict[str, Any]:
     later = AuditBatch.objects.filter(id__gt=batch.id, id__lte=checkpoint.batch).order_by("id")
     return {
         "entry": {"id": event.pk, "seq": event.seq, "body": event.body},
-        "batch": {
-            "id": batch.id,
-            "first_seq": batch.first_seq,
-            "last_seq": batch.last_seq,
-            "root": bytes(batch.root).hex(),
-            "columns_root": bytes(batch.columns_root).hex(),
-            "prev_hash": bytes(batch.prev_hash).hex(),
-            "hash": bytes(batch.hash).hex(),
-        },
+        "batch": batch_json(batch),
         "audit_path": [h.hex() for h in merkle.audit_path(event.seq - batch.first_seq, leaves)],
-        "later_batches": [
-            {
-                "id": b.id,
-                "first_seq": b.first_seq,
-                "last_seq": b.last_seq,
-                "root": bytes(b.root).hex(),
-                "columns_root": bytes(b.columns_root).hex(),
-            }
-            for b in later
-        ],
-        "checkpoint": {
-            "id": checkpoint.pk,
-            "batch": checkpoint.batch,
-            "last_seq": checkpoint.last_seq,
-            "head_hash": bytes(checkpoint.head_hash).hex(),
-            "created_at": format_ts(checkpoint.created_at),
-            "key_id": checkpoint.key_id,
-            "signature": bytes(checkpoint.signature).hex(),
-        },
+        "later_batches": [batch_json(b, header_only=True) for b in later],
+        "checkpoint": checkpoint_json(checkpoint),
         "public_key": signing.public_key_pem(),
+    }
+
+
+def batch_json(batch: AuditBatch, *, header_only: bool = False) -> dict[str, Any]:
+    """A batch header as proofs and archived segments carry it (hashes in hex)."""
+    out: dict[str, Any] = {
+        "id": batch.id,
+        "first_seq": batch.first_seq,
+        "last_seq": batch.last_seq,
+        "root": bytes(batch.root).hex(),
+        "columns_root": bytes(batch.columns_root).hex(),
+    }
+    if not header_only:
+        out.update(prev_hash=bytes(batch.prev_hash).hex(), hash=bytes(batch.hash).hex())
+    return out
+
+
+def checkpoint_json(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+    return {
+        "id": checkpoint.pk,
+        "batch": checkpoint.batch,
+        "last_seq": checkpoint.last_seq,
+        "head_hash": bytes(checkpoint.head_hash).hex(),
+        "created_at": format_ts(checkpoint.created_at),
+        "key_id": checkpoint.key_id,
+        "signature": bytes(checkpoint.signature).hex(),
     }

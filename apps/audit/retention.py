@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.audit import signing
 from apps.audit.models import AuditArchive, AuditBatch, AuditCheckpoint, AuditEvent
+from apps.audit.proofs import batch_json, checkpoint_json
 from apps.audit.services import _SEAL_LOCK, Target, audit_checkpoint_create, audit_record, format_ts
 
 
@@ -62,18 +63,7 @@ def _write_segment(
         for batch in AuditBatch.objects.filter(id__gte=first.id, id__lte=checkpoint.batch).order_by(
             "id"
         ):
-            emit(
-                {
-                    "type": "batch",
-                    "id": batch.id,
-                    "first_seq": batch.first_seq,
-                    "last_seq": batch.last_seq,
-                    "root": bytes(batch.root).hex(),
-                    "columns_root": bytes(batch.columns_root).hex(),
-                    "prev_hash": bytes(batch.prev_hash).hex(),
-                    "hash": bytes(batch.hash).hex(),
-                }
-            )
+            emit({"type": "batch", **batch_json(batch)})
         entries = (
             AuditEvent.objects.filter(seq__gte=first.first_seq, seq__lte=last.last_seq)
             .order_by("seq")
@@ -90,18 +80,7 @@ def _write_segment(
                 }
             )
             count += 1
-        emit(
-            {
-                "type": "checkpoint",
-                "id": checkpoint.pk,
-                "batch": checkpoint.batch,
-                "last_seq": checkpoint.last_seq,
-                "head_hash": bytes(checkpoint.head_hash).hex(),
-                "created_at": format_ts(checkpoint.created_at),
-                "key_id": checkpoint.key_id,
-                "signature": bytes(checkpoint.signature).hex(),
-            }
-        )
+        emit({"type": "checkpoint", **checkpoint_json(checkpoint)})
         out.flush()
         os.fsync(out.fileno())
     tmp.rename(path)
