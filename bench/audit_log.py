@@ -121,6 +121,9 @@ def _writer(
                     target=Target("bench.thing", f"{index}-{count}", f"thing {count}"),
                     changes=changes,
                 )
+        elif mode == "bare":  # the floor: one plain row per transaction, no audit code at all
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute("INSERT INTO bench_bare (body) VALUES (%s)", [f"{actor} {count}" * 20])
         else:  # one hash chain, one head row: every writer waits for the one before it
             body = f'{{"actor":"{actor}","n":{count}}}'
             with transaction.atomic(), connection.cursor() as cur:
@@ -332,7 +335,13 @@ def main() -> int:
             )
             cur.execute("CREATE TABLE bench_chain_head (id int PRIMARY KEY, hash bytea)")
             cur.execute("INSERT INTO bench_chain_head VALUES (1, %s)", [bytes(32)])
+            cur.execute("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, body text)")
         connection.close()
+        bare = bench_append(db_url, args.writers, args.seconds, "bare")
+        print(
+            f"baseline, a bare one-row INSERT + COMMIT (no audit code): {bare['per_second']:,.0f}/s"
+            f" ({args.writers} writers): the commit rate this machine allows one entry per transaction"
+        )
         chained = bench_append(db_url, args.writers, args.seconds, "chain")
         print(
             f"append, single hash chain (for comparison): {chained['per_second']:,.0f} appends/s"
