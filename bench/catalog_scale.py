@@ -38,7 +38,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Bump when the generated data changes shape: a database seeded by an older version is reseeded.
-SEED_VERSION = 2
+SEED_VERSION = 3
+AUDIT_COLUMNS = [
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_repr",
+    "ip",
+    "request_id",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "scope",
+    "outcome",
+    "body",
+]
 BUDGET_MS = 200.0
 PAGE_SIZE = 50
 # Databases other work uses; this script must never drop them.
@@ -767,44 +782,43 @@ def seed(base: str, db: str, plan: Plan) -> float:
         )
 
         # History: a registration event per dataset, a classification event for some.
+        # Each row's canonical body is built as audit_record builds it (same encoder).
+        from apps.audit.merkle import canonical_body
+        from apps.audit.services import format_ts
+
         def audit() -> Iterator[tuple[Any, ...]]:
             for pk in range(1, n + 1):
                 actor = rng.choice(stewards)
                 for action, at in [("dataset.register", created[pk])] + (
                     [("column.classify", when(120))] if rng.random() < 0.2 else []
                 ):
+                    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+                    fields = {
+                        "v": 1,
+                        "ts": format_ts(at),
+                        "actor_type": "user",
+                        "actor_id": actor,
+                        "actor_repr": f"user#{actor}",
+                        "ip": "10.0.0.1",
+                        "request_id": uuid.uuid4().hex,
+                        "action": action,
+                        "target_type": "catalog.dataset",
+                        "target_id": str(pk),
+                        "target_repr": f"dataset #{pk}",
+                        "scope": f"catalog.dataset:{pk}",
+                        "outcome": "success",
+                        "changes": {},
+                    }
                     yield (
                         at,
-                        actor,
-                        f"user#{actor}",
-                        "10.0.0.1",
-                        uuid.uuid4().hex,
-                        action,
-                        "catalog.dataset",
-                        str(pk),
-                        f"dataset #{pk}",
-                        f"catalog.dataset:{pk}",
-                        "success",
-                        "{}",
+                        *(fields[k] for k in AUDIT_COLUMNS[1:-1]),
+                        canonical_body(fields),
                     )
 
         copy_rows(
             cur,
             "audit_auditevent",
-            [
-                "created_at",
-                "actor_id",
-                "actor_repr",
-                "ip",
-                "request_id",
-                "action",
-                "target_type",
-                "target_id",
-                "target_repr",
-                "scope",
-                "outcome",
-                "changes",
-            ],
+            AUDIT_COLUMNS,
             audit(),
         )
 
