@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "apps.core",
     "apps.audit",
+    "apps.decisions",
     "apps.keys",
     "apps.classification",
     "apps.catalog",

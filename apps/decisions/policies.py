@@ -1,0 +1,46 @@
+"""The Rego under ``policies/``: loading it and running its ``*_test.rego`` tests.
+
+A test is any rule named ``test_*`` in a package; it passes when it evaluates to ``true``
+(a failing test is undefined, so it is simply missing from its package's value).
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from apps.decisions.engines.embedded import RegorusEngine
+
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
+
+
+def policy_files(root: Path | None = None) -> dict[str, str]:
+    """Every ``.rego`` file under ``root`` (default ``policies/``), by path relative to it."""
+    base = root or Path(settings.BASE_DIR) / "policies"
+    return {str(p.relative_to(base)): p.read_text() for p in sorted(base.rglob("*.rego"))}
+
+
+@dataclass(frozen=True)
+class PolicyTest:
+    package: str
+    name: str
+    passed: bool
+
+
+def run_policy_tests(policies: Mapping[str, str]) -> list[PolicyTest]:
+    engine = RegorusEngine(policies)
+    results: list[PolicyTest] = []
+    for path, text in sorted(policies.items()):
+        if not path.endswith("_test.rego"):
+            continue
+        match = _PACKAGE.search(text)
+        if match is None:
+            continue
+        package = match.group(1)
+        names = sorted(set(_TEST_RULE.findall(text)))
+        value = engine.evaluate(f"data.{package}", {}) or {}
+        results.extend(PolicyTest(package, name, value.get(name) is True) for name in names)
+    return results

@@ -1,0 +1,166 @@
+# The governance decision: may a principal perform an action on a dataset, for a purpose?
+#
+# Reads input (AuthZEN: subject, action, resource, context) and data.steward.snapshot (the
+# governance snapshot, every collection keyed by id). Produces one `decision` object:
+#   {"allow": bool, "reasons": [codes], "obligations": {"mask": {column: method}}}
+#
+# Written so that an undefined value never turns into an allow: every allow path is a positive
+# match, and missing data (unknown dataset, principal, time) leaves `allow` false.
+package steward.governance
+
+import rego.v1
+
+snapshot := data.steward.snapshot
+
+access_rank := {"read": 1, "write": 2, "export": 3}
+
+principal_id := sprintf("%s:%s", [input.subject.type, input.subject.id])
+
+principal := snapshot.principals[principal_id]
+
+dataset := snapshot.datasets[input.resource.id]
+
+action_rank := access_rank[input.action.name]
+
+# The principal and the groups it belongs to: every id a rule may name.
+identities contains principal_id
+
+identities contains group if some group in principal.groups
+
+# Request time (RFC 3339 in context.time) or now. Expiry is checked against it here, so an
+# expired grant is denied even if no cleanup has run.
+# The format is checked first: engines disagree on whether a parse error is undefined or an
+# error, and an unparseable time must simply leave the decision a deny.
+now_ns := time.parse_rfc3339_ns(input.context.time) if {
+	is_string(input.context.time)
+	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$`, input.context.time)
+}
+
+now_ns := time.now_ns() if not input.context.time
+
+level(key) := snapshot.levels[key]
+
+# A principal without a clearance is cleared for internal data (rank 1), no higher.
+clearance_rank := level(principal.clearance)
+
+clearance_rank := 1 if not principal.clearance
+
+is_owner if {
+	some id in identities
+	dataset.owners[id]
+}
+
+is_admin if "admin" in principal.roles
+
+active_grants contains grant if {
+	some id in identities
+	some grant in snapshot.grants[id][input.resource.id]
+	grant.expires_at_ns > now_ns
+	access_rank[grant.access] >= action_rank
+}
+
+expired_grants contains grant if {
+	some id in identities
+	some grant in snapshot.grants[id][input.resource.id]
+	grant.expires_at_ns <= now_ns
+}
+
+# --- why it may be allowed --------------------------------------------------------------
+
+allow_reasons contains "owner" if {
+	action_rank
+	is_owner
+}
+
+allow_reasons contains "role_admin" if {
+	action_rank
+	is_admin
+}
+
+allow_reasons contains "viewer" if {
+	action_rank == access_rank.read
+	some id in identities
+	dataset.viewers[id]
+}
+
+allow_reasons contains "grant" if count(active_grants) > 0
+
+# --- why it must be denied (these win over any allow) -------------------------------------
+
+deny_reasons contains "unknown_dataset" if not dataset
+
+deny_reasons contains "unknown_principal" if not principal
+
+deny_reasons contains "unknown_action" if not action_rank
+
+deny_reasons contains "invalid_time" if not now_ns
+
+# Above the principal's clearance, only ownership, the admin role or an approved grant admit.
+deny_reasons contains "clearance_insufficient" if {
+	not is_owner
+	not is_admin
+	count(active_grants) == 0
+	level(dataset.sensitivity) > clearance_rank
+}
+
+deny_reasons contains "purpose_not_allowed" if {
+	count(dataset.purposes) > 0
+	not purpose_allowed
+}
+
+purpose_allowed if input.context.purpose in dataset.purposes
+
+# --- the decision -----------------------------------------------------------------------
+
+allow if {
+	count(allow_reasons) > 0
+	count(deny_reasons) == 0
+}
+
+reasons := sort(allow_reasons_list) if allow
+
+reasons := sort(deny_list) if not allow
+
+allow_reasons_list := [r | some r in allow_reasons]
+
+deny_list := [r | some r in deny_reasons] if count(deny_reasons) > 0
+
+deny_list := ["grant_expired"] if {
+	count(deny_reasons) == 0
+	count(allow_reasons) == 0
+	count(expired_grants) > 0
+}
+
+deny_list := ["no_access"] if {
+	count(deny_reasons) == 0
+	count(allow_reasons) == 0
+	count(expired_grants) == 0
+}
+
+# Columns above the principal's clearance are masked unless it owns the dataset or is admin;
+# contact-like data is hashed (joinable), everything else redacted.
+hashed_categories := {"contact", "online-id"}
+
+masks[name] := method if {
+	allow
+	not is_owner
+	not is_admin
+	some name, column in dataset.columns
+	level(column.sensitivity) > clearance_rank
+	method := mask_method(column)
+}
+
+mask_method(column) := "hash" if {
+	some category in column.categories
+	category in hashed_categories
+} else := "redact"
+
+decision := {
+	"allow": allow_value,
+	"reasons": reasons,
+	"obligations": {"mask": masks},
+}
+
+allow_value := true if allow
+
+allow_value := false if not allow

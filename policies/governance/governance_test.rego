@@ -1,0 +1,139 @@
+package steward.governance_test
+
+import rego.v1
+
+import data.steward.governance
+
+snapshot := {
+	"version": 1,
+	"levels": {"public": 0, "internal": 1, "confidential": 2, "restricted": 3},
+	"principals": {
+		"user:olivia": {"groups": ["group:growth"], "roles": [], "clearance": "restricted"},
+		"user:vera": {"groups": [], "roles": ["analyst"]},
+		"user:ada": {"groups": [], "roles": ["admin"]},
+		"user:gil": {"groups": ["group:growth"], "roles": [], "clearance": "confidential"},
+		"user:tom": {"groups": [], "roles": [], "clearance": "confidential"},
+	},
+	"datasets": {
+		"crm.public.customers": {
+			"sensitivity": "restricted",
+			"owners": {"user:olivia": "owner"},
+			"viewers": {},
+			"purposes": [],
+			"columns": {
+				"id": {"sensitivity": "internal", "categories": []},
+				"email": {"sensitivity": "confidential", "categories": ["contact"]},
+				"ssn": {"sensitivity": "restricted", "categories": ["government-id"]},
+			},
+		},
+		"web.public.page_views": {
+			"sensitivity": "internal",
+			"owners": {"group:growth": "owner"},
+			"viewers": {"user:vera": true},
+			"purposes": ["analytics"],
+			"columns": {"ip": {"sensitivity": "confidential", "categories": ["online-id"]}},
+		},
+	},
+	"grants": {"user:tom": {"crm.public.customers": {
+		"g1": {"access": "read", "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
+	}}},
+}
+
+req(subject, action, resource, ctx) := {
+	"subject": {"type": "user", "id": subject},
+	"action": {"name": action},
+	"resource": {"type": "dataset", "id": resource},
+	"context": object.union({"time": "2026-11-22T10:00:00Z"}, ctx),
+}
+
+decide(i) := d if {
+	d := governance.decision with input as i with data.steward.snapshot as snapshot
+}
+
+test_owner_reads_everything_unmasked if {
+	d := decide(req("olivia", "read", "crm.public.customers", {}))
+	d.allow
+	d.reasons == ["owner"]
+	d.obligations.mask == {}
+}
+
+test_group_ownership_counts if {
+	d := decide(req("gil", "write", "web.public.page_views", {"purpose": "analytics"}))
+	d.allow
+	d.reasons == ["owner"]
+}
+
+test_viewer_may_read_with_an_allowed_purpose_and_sees_masks if {
+	d := decide(req("vera", "read", "web.public.page_views", {"purpose": "analytics"}))
+	d.allow
+	d.reasons == ["viewer"]
+	d.obligations.mask == {"ip": "hash"}
+}
+
+test_viewer_may_not_write if {
+	d := decide(req("vera", "write", "web.public.page_views", {"purpose": "analytics"}))
+	not d.allow
+	d.reasons == ["no_access"]
+}
+
+test_a_purpose_outside_the_allowed_list_is_denied if {
+	d := decide(req("vera", "read", "web.public.page_views", {"purpose": "marketing"}))
+	not d.allow
+	d.reasons == ["purpose_not_allowed"]
+}
+
+test_a_missing_purpose_is_denied_where_purposes_are_listed if {
+	d := decide(req("vera", "read", "web.public.page_views", {}))
+	not d.allow
+	d.reasons == ["purpose_not_allowed"]
+}
+
+test_an_active_grant_admits_above_clearance_with_masks if {
+	d := decide(req("tom", "read", "crm.public.customers", {}))
+	d.allow
+	d.reasons == ["grant"]
+	d.obligations.mask == {"ssn": "redact"}
+}
+
+test_a_grant_does_not_cover_a_higher_access if {
+	d := decide(req("tom", "export", "crm.public.customers", {}))
+	not d.allow
+	d.reasons == ["clearance_insufficient"]
+}
+
+test_a_grant_stops_exactly_at_its_expiry if {
+	at := decide(req("tom", "read", "crm.public.customers", {"time": "2026-11-22T12:00:00Z"}))
+	not at.allow
+	at.reasons == ["clearance_insufficient"]
+	before := decide(req("tom", "read", "crm.public.customers", {"time": "2026-11-22T11:59:59.999Z"}))
+	before.allow
+}
+
+test_admin_role_admits if {
+	d := decide(req("ada", "export", "crm.public.customers", {}))
+	d.allow
+	d.reasons == ["role_admin"]
+}
+
+test_no_relationship_is_no_access if {
+	d := decide(req("vera", "read", "crm.public.customers", {}))
+	not d.allow
+	d.reasons == ["clearance_insufficient"]
+}
+
+test_unknowns_are_denied_with_reasons if {
+	ds := decide(req("olivia", "read", "crm.public.nope", {}))
+	not ds.allow
+	"unknown_dataset" in ds.reasons
+	who := decide(req("mallory", "read", "crm.public.customers", {}))
+	not who.allow
+	"unknown_principal" in who.reasons
+	act := decide(req("olivia", "delete", "crm.public.customers", {}))
+	not act.allow
+	act.reasons == ["unknown_action"]
+}
+
+test_a_malformed_time_is_denied if {
+	d := decide(req("olivia", "read", "crm.public.customers", {"time": "yesterday"}))
+	not d.allow
+}

@@ -1,0 +1,92 @@
+"""The Rego in policies/: every *_test.rego test passes, and a failing one would be caught."""
+
+import pytest
+
+from apps.decisions.engines import EngineError
+from apps.decisions.engines.embedded import RegorusEngine
+from apps.decisions.policies import policy_files, run_policy_tests
+
+POLICIES = policy_files()
+RESULTS = run_policy_tests(POLICIES)
+
+
+def test_there_are_policy_tests():
+    assert len(RESULTS) >= 10
+    assert {r.package for r in RESULTS} >= {"steward.governance_test"}
+
+
+@pytest.mark.parametrize("result", RESULTS, ids=[f"{r.package}.{r.name}" for r in RESULTS])
+def test_policy(result):
+    assert result.passed, f"{result.package}.{result.name} is not true"
+
+
+def test_a_failing_policy_test_is_reported():
+    broken = dict(POLICIES)
+    broken["extra/broken_test.rego"] = (
+        "package steward.broken_test\n\nimport rego.v1\n\n"
+        "test_one_is_two if 1 == 2\n\ntest_one_is_one if 1 == 1\n"
+    )
+    outcome = {
+        r.name: r.passed for r in run_policy_tests(broken) if r.package == "steward.broken_test"
+    }
+    assert outcome == {"test_one_is_two": False, "test_one_is_one": True}
+
+
+def test_a_compile_error_names_the_file_and_line():
+    with pytest.raises(EngineError, match=r"^bad\.rego:\d+:\d+: \S"):
+        RegorusEngine({"bad.rego": "package x\n\nallow if {\n"})
+
+
+SNAPSHOT = {
+    "steward": {
+        "snapshot": {
+            "version": 7,
+            "levels": {"public": 0, "internal": 1, "confidential": 2, "restricted": 3},
+            "principals": {"user:vera": {"groups": [], "roles": [], "clearance": "internal"}},
+            "datasets": {
+                "crm.public.contacts": {
+                    "sensitivity": "internal",
+                    "owners": {},
+                    "viewers": {"user:vera": True},
+                    "purposes": [],
+                    "columns": {
+                        "email": {"sensitivity": "confidential", "categories": ["contact"]},
+                        "note": {"sensitivity": "restricted", "categories": []},
+                    },
+                }
+            },
+            "grants": {},
+        }
+    }
+}
+
+
+def _request(**context):
+    return {
+        "subject": {"type": "user", "id": "vera"},
+        "action": {"name": "read"},
+        "resource": {"type": "dataset", "id": "crm.public.contacts"},
+        "context": {"time": "2026-11-22T10:00:00Z", **context},
+    }
+
+
+def test_the_decision_object_through_the_engine():
+    engine = RegorusEngine(POLICIES, SNAPSHOT)
+    decision = engine.evaluate("data.steward.governance.decision", _request())
+    assert decision == {
+        "allow": True,
+        "reasons": ["viewer"],
+        "obligations": {"mask": {"email": "hash", "note": "redact"}},
+    }
+
+
+def test_an_unparseable_time_is_a_deny_not_an_error():
+    engine = RegorusEngine(POLICIES, SNAPSHOT)
+    decision = engine.evaluate("data.steward.governance.decision", _request(time="noon"))
+    assert decision["allow"] is False
+    assert "invalid_time" in decision["reasons"]
+
+
+def test_an_undefined_query_is_none():
+    engine = RegorusEngine(POLICIES, SNAPSHOT)
+    assert engine.evaluate("data.steward.nothing_here", _request()) is None
