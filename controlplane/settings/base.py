@@ -167,6 +167,9 @@ AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=5)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "audit-archive"))
 
+# Decisions: the sensitivity level a principal without its own clearance is cleared for.
+DECISION_DEFAULT_CLEARANCE = env("DECISION_DEFAULT_CLEARANCE", default="internal")
+
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
 

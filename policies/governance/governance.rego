@@ -40,10 +40,16 @@ now_ns := time.now_ns() if not input.context.time
 
 level(key) := snapshot.levels[key]
 
-# A principal without a clearance is cleared for internal data (rank 1), no higher.
+# A principal without a clearance of its own gets the snapshot's default clearance; with no
+# usable default either, it is cleared for nothing (every classified dataset is above it).
 clearance_rank := level(principal.clearance)
 
-clearance_rank := 1 if not principal.clearance
+clearance_rank := level(snapshot.default_clearance) if not principal.clearance
+
+clearance_rank := -1 if {
+	not principal.clearance
+	not level(snapshot.default_clearance)
+}
 
 is_owner if {
 	some id in identities

@@ -6,7 +6,8 @@ import data.steward.governance
 
 snapshot := {
 	"version": 1,
-	"levels": {"public": 0, "internal": 1, "confidential": 2, "restricted": 3},
+	"levels": {"public": 10, "internal": 20, "confidential": 30, "restricted": 40},
+	"default_clearance": "internal",
 	"principals": {
 		"user:olivia": {"groups": ["group:growth"], "roles": [], "clearance": "restricted"},
 		"user:vera": {"groups": [], "roles": ["analyst"]},
@@ -136,4 +137,12 @@ test_unknowns_are_denied_with_reasons if {
 test_a_malformed_time_is_denied if {
 	d := decide(req("olivia", "read", "crm.public.customers", {"time": "yesterday"}))
 	not d.allow
+}
+
+test_without_a_default_clearance_nothing_classified_is_cleared if {
+	no_default := object.remove(snapshot, ["default_clearance"])
+	d := governance.decision with input as req("vera", "read", "web.public.page_views", {"purpose": "analytics"})
+		with data.steward.snapshot as no_default
+	not d.allow
+	d.reasons == ["clearance_insufficient"]
 }

@@ -42,6 +42,7 @@ SNAPSHOT = {
         "snapshot": {
             "version": 7,
             "levels": {"public": 0, "internal": 1, "confidential": 2, "restricted": 3},
+            "default_clearance": "internal",
             "principals": {"user:vera": {"groups": [], "roles": [], "clearance": "internal"}},
             "datasets": {
                 "crm.public.contacts": {

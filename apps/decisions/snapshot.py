@@ -1,0 +1,125 @@
+"""The governance snapshot: the data document the decision policy reads.
+
+Built from the catalog in a handful of set queries (no per-dataset queries), every collection
+keyed by id so the policy looks things up instead of scanning:
+
+    {"levels": {key: rank}, "default_clearance": key,
+     "datasets": {fqn: {"sensitivity", "owners": {principal: "owner"|"steward"},
+                        "viewers": {principal: true}, "purposes": [...],
+                        "columns": {name: {"sensitivity", "categories": [...]}}}},
+     "principals": {"user:<username>": {"groups": ["group:<name>"], "roles": [...]}},
+     "grants": {principal: {fqn: {grant_id: {"access", "expires_at_ns"}}}}}
+
+Grants (just-in-time access) arrive with the access issue; the key is already in place.
+"""
+
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+
+from apps.catalog.models import (
+    Column,
+    Dataset,
+    DatasetGroupObjectPermission,
+    DatasetUserObjectPermission,
+)
+from apps.classification.models import SensitivityLevel
+
+
+def _principal(kind: str, name: str) -> str:
+    return f"{kind}:{name}"
+
+
+def build_snapshot() -> dict[str, Any]:
+    levels = dict(SensitivityLevel.objects.values_list("key", "rank"))
+    users = dict(get_user_model().objects.filter(is_active=True).values_list("id", "username"))
+    groups = dict(Group.objects.values_list("id", "name"))
+
+    datasets: dict[str, dict[str, Any]] = {}
+    fqn_of: dict[int, str] = {}
+    live = Dataset.objects.filter(removed_at__isnull=True).values_list(
+        "id",
+        "fqn",
+        "effective_sensitivity__key",
+        "owner_id",
+        "owner_group_id",
+        "steward_id",
+        "steward_group_id",
+    )
+    for pk, fqn, sensitivity, owner, owner_group, steward, steward_group in live.iterator(
+        chunk_size=5000
+    ):
+        owners: dict[str, str] = {}
+        for role, user_id, group_id in (
+            ("steward", steward, steward_group),
+            ("owner", owner, owner_group),
+        ):
+            if user_id in users:
+                owners[_principal("user", users[user_id])] = role
+            if group_id in groups:
+                owners[_principal("group", groups[group_id])] = role
+        fqn_of[pk] = fqn
+        datasets[fqn] = {
+            "sensitivity": sensitivity,
+            "owners": owners,
+            "viewers": {},
+            "purposes": [],
+            "columns": {},
+        }
+
+    perm_ids = Permission.objects.filter(
+        content_type__app_label="catalog", codename__in=["view_dataset", "change_dataset"]
+    ).values("id")
+    for dataset_id, user_id in DatasetUserObjectPermission.objects.filter(
+        permission_id__in=perm_ids
+    ).values_list("content_object_id", "user_id"):
+        if dataset_id in fqn_of and user_id in users:
+            datasets[fqn_of[dataset_id]]["viewers"][_principal("user", users[user_id])] = True
+    for dataset_id, group_id in DatasetGroupObjectPermission.objects.filter(
+        permission_id__in=perm_ids
+    ).values_list("content_object_id", "group_id"):
+        if dataset_id in fqn_of and group_id in groups:
+            datasets[fqn_of[dataset_id]]["viewers"][_principal("group", groups[group_id])] = True
+
+    column_categories: dict[int, list[str]] = defaultdict(list)
+    for column_id, key in Column.categories.through.objects.filter(
+        column__removed_at__isnull=True
+    ).values_list("column_id", "datacategory__key"):
+        column_categories[column_id].append(key)
+    columns = Column.objects.filter(removed_at__isnull=True, dataset__removed_at__isnull=True)
+    for column_id, dataset_id, name, sensitivity in columns.values_list(
+        "id", "dataset_id", "name", "sensitivity__key"
+    ).iterator(chunk_size=20000):
+        if dataset_id in fqn_of:
+            datasets[fqn_of[dataset_id]]["columns"][name] = {
+                "sensitivity": sensitivity,
+                "categories": sorted(column_categories.get(column_id, [])),
+            }
+
+    memberships: dict[int, list[str]] = defaultdict(list)
+    for user_id, group_id in get_user_model().groups.through.objects.values_list(
+        "user_id", "group_id"
+    ):
+        memberships[user_id].append(_principal("group", groups[group_id]))
+    superusers = set(
+        get_user_model()
+        .objects.filter(is_active=True, is_superuser=True)
+        .values_list("id", flat=True)
+    )
+    principals = {
+        _principal("user", username): {
+            "groups": sorted(memberships.get(user_id, [])),
+            "roles": ["admin"] if user_id in superusers else [],
+        }
+        for user_id, username in users.items()
+    }
+    return {
+        "levels": levels,
+        "default_clearance": settings.DECISION_DEFAULT_CLEARANCE,
+        "datasets": datasets,
+        "principals": principals,
+        "grants": {},
+    }
