@@ -1,0 +1,175 @@
+"""Evaluate one governance decision: fail closed, and record every decision.
+
+``decision_evaluate`` takes an AuthZEN-shaped request (subject, action, resource, context),
+asks the engine for ``data.steward.governance.decision`` over the governance snapshot, and
+records the outcome in the audit log (``audit_record_committed``: durable before it returns).
+Anything that keeps the engine from giving a well-formed answer is a deny with a reason code;
+a decision that cannot be recorded is returned as a deny (``audit_unavailable``).
+"""
+
+import datetime as dt
+import hashlib
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from apps.audit.services import Target, audit_record_committed
+from apps.core.errors import ServiceUnavailable, ValidationFailed
+from apps.decisions.engines import EngineError
+from apps.decisions.engines.embedded import RegorusEngine
+from apps.decisions.policies import policy_files
+from apps.decisions.snapshot import build_snapshot
+
+DECISION_QUERY = "data.steward.governance.decision"
+
+
+@dataclass
+class Decision:
+    allow: bool
+    reasons: list[str]
+    obligations: dict[str, Any] = field(default_factory=dict)
+    decision_id: str = ""
+    policy_revision: str = ""
+    snapshot_version: int = 0
+
+
+def policy_revision(policies: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for path, text in sorted(policies.items()):
+        digest.update(path.encode() + b"\0" + text.encode() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+class _State(threading.local):
+    engine: RegorusEngine | None = None
+    revision: str = ""
+    version: int = 0
+    built_at: float = 0.0
+
+
+_state = _State()
+_version_lock = threading.Lock()
+_version = {"n": 0}
+
+
+def _engine() -> tuple[RegorusEngine, str, int]:
+    """This thread's engine, rebuilt when the snapshot is older than the refresh interval.
+
+    (Incremental snapshot updates are the next slice; today a change is visible within
+    ``DECISION_SNAPSHOT_REFRESH_SECONDS``.)
+    """
+    refresh = getattr(settings, "DECISION_SNAPSHOT_REFRESH_SECONDS", 1.0)
+    if _state.engine is None or time.monotonic() - _state.built_at > refresh:
+        policies = policy_files()
+        snapshot = build_snapshot()
+        with _version_lock:
+            _version["n"] += 1
+            version = _version["n"]
+        snapshot["version"] = version
+        _state.engine = RegorusEngine(policies, {"steward": {"snapshot": snapshot}})
+        _state.revision = policy_revision(policies)
+        _state.version = version
+        _state.built_at = time.monotonic()
+    return _state.engine, _state.revision, _state.version
+
+
+def _shape(request: dict[str, Any]) -> dict[str, Any]:
+    """The policy input; a malformed request is refused before it reaches the engine."""
+    problems: dict[str, list[str]] = {}
+    for part, keys in (
+        ("subject", ("type", "id")),
+        ("action", ("name",)),
+        ("resource", ("type", "id")),
+    ):
+        value = request.get(part)
+        if not isinstance(value, dict):
+            problems[part] = ["Required: an object."]
+            continue
+        for key in keys:
+            if not isinstance(value.get(key), str) or not value[key]:
+                problems[f"{part}.{key}"] = ["Required: a non-empty string."]
+    context = request.get("context", {})
+    if not isinstance(context, dict):
+        problems["context"] = ["Must be an object."]
+    if problems:
+        raise ValidationFailed(
+            f"Malformed decision request: {', '.join(sorted(problems))}.",
+            code="invalid_request",
+            extra={"fields": problems},
+        )
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "subject": request["subject"],
+        "action": request["action"],
+        "resource": request["resource"],
+        "context": {"time": now, **context},
+    }
+
+
+def _interpret(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
+    if raw is None:
+        return False, ["policy_undefined"], {}
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("allow"), bool)
+        or not isinstance(raw.get("reasons"), list)
+        or not isinstance(raw.get("obligations", {}), dict)
+    ):
+        return False, ["policy_malformed"], {}
+    return raw["allow"], [str(r) for r in raw["reasons"]], raw.get("obligations", {})
+
+
+def decision_evaluate(*, caller: Any, request: dict[str, Any], engine: Any = None) -> Decision:
+    """Decide, record, answer. ``engine`` overrides the process engine (contract tests)."""
+    policy_input = _shape(request)
+    revision, version = "", 0
+    try:
+        if engine is None:
+            engine, revision, version = _engine()
+        allow, reasons, obligations = _interpret(engine.evaluate(DECISION_QUERY, policy_input))
+    except EngineError:
+        allow, reasons, obligations = False, ["engine_error"], {}
+    decision = Decision(
+        allow=allow,
+        reasons=reasons,
+        obligations=obligations,
+        decision_id=str(uuid.uuid4()),
+        policy_revision=revision,
+        snapshot_version=version,
+    )
+    digest = hashlib.sha256(
+        json.dumps(policy_input, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    resource = policy_input["resource"]
+    try:
+        audit_record_committed(
+            actor=caller,
+            action="decision.evaluate",
+            target=Target(f"decision.{resource['type']}", resource["id"][:64], resource["id"]),
+            changes={
+                "decision_id": decision.decision_id,
+                "subject": f"{policy_input['subject']['type']}:{policy_input['subject']['id']}",
+                "action": policy_input["action"]["name"],
+                "allow": decision.allow,
+                "reasons": decision.reasons,
+                "obligations": decision.obligations,
+                "input_sha256": digest,
+                "policy_revision": revision,
+                "snapshot_version": version,
+            },
+            outcome="success" if decision.allow else "denied",
+        )
+    except ServiceUnavailable:
+        return Decision(
+            allow=False,
+            reasons=["audit_unavailable"],
+            decision_id=decision.decision_id,
+            policy_revision=revision,
+            snapshot_version=version,
+        )
+    return decision
