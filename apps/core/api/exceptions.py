@@ -60,6 +60,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = next((c for t, c in _DRF_CODES.items() if isinstance(exc, t)), "error")
         response = _error(code, str(exc.detail), exc.status_code)
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            response["WWW-Authenticate"] = 'Token realm="steward"'
+            response["WWW-Authenticate"] = (
+                getattr(exc, "auth_header", None) or 'Token realm="steward"'
+            )
         return response
     return None

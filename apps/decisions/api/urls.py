@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.decisions.api import views
+
+urlpatterns = [
+    path("access/v1/evaluation", views.EvaluationApi.as_view(), name="access-evaluation"),
+    path(
+        ".well-known/authzen-configuration",
+        views.ConfigurationApi.as_view(),
+        name="authzen-configuration",
+    ),
+]

@@ -1,0 +1,113 @@
+"""The decision API, AuthZEN Authorization API 1.0 (contract in ../shared/DESIGN.md).
+
+Callers authenticate with a service credential carrying ``decisions:evaluate``: none or an
+invalid one is 401, one without the scope 403, a malformed body 400; an engine or audit
+failure is a deny (``decision: false`` with its reason code), never a 500.
+"""
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.schema import error_responses
+from apps.core.errors import ValidationFailed
+from apps.decisions.api.authentication import BearerCredentialAuthentication, HasScope
+from apps.decisions.models import ServiceCredential
+from apps.decisions.services import Decision, decision_evaluate
+
+TAGS = ["decisions"]
+
+
+def _entity() -> dict[str, serializers.Field]:
+    return {
+        "type": serializers.CharField(),
+        "id": serializers.CharField(),
+        "properties": serializers.DictField(required=False),
+    }
+
+
+def _answer(decision: Decision) -> dict[str, Any]:
+    return {
+        "decision": decision.allow,
+        "context": {
+            "decision_id": decision.decision_id,
+            "reason_codes": decision.reasons,
+            "obligations": decision.obligations,
+            "policy_revision": decision.policy_revision,
+        },
+    }
+
+
+class EvaluationApi(APIView):
+    authentication_classes = [BearerCredentialAuthentication]
+    permission_classes = [HasScope]
+    required_scope = ServiceCredential.Scope.EVALUATE
+
+    @extend_schema(
+        operation_id="access_evaluation",
+        tags=TAGS,
+        request=inline_serializer(
+            "EvaluationRequest",
+            {
+                "subject": inline_serializer("Subject", _entity()),
+                "action": inline_serializer("Action", {"name": serializers.CharField(), "properties": serializers.DictField(required=False)}),
+                "resource": inline_serializer("Resource", _entity()),
+                "context": serializers.DictField(required=False, help_text="e.g. purpose, time (RFC 3339)"),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "EvaluationResponse",
+                {
+                    "decision": serializers.BooleanField(),
+                    "context": inline_serializer(
+                        "EvaluationContext",
+                        {
+                            "decision_id": serializers.CharField(),
+                            "reason_codes": serializers.ListField(child=serializers.CharField()),
+                            "obligations": serializers.DictField(),
+                            "policy_revision": serializers.CharField(),
+                        },
+                    ),
+                },
+            ),
+            **error_responses(400, 403, 413),
+        },
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise ValidationFailed("The body must be a JSON object.", code="invalid_request")
+        return Response(_answer(decision_evaluate(caller=request.user, request=request.data)))
+
+
+class ConfigurationApi(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="authzen_configuration",
+        tags=TAGS,
+        responses={
+            200: inline_serializer(
+                "AuthzenConfiguration",
+                {
+                    "policy_decision_point": serializers.URLField(),
+                    "access_evaluation_endpoint": serializers.URLField(),
+                },
+            )
+        },
+    )
+    def get(self, request: Request) -> Response:
+        base = request.build_absolute_uri("/").rstrip("/")
+        return Response(
+            {
+                "policy_decision_point": base,
+                "access_evaluation_endpoint": base + reverse("access-evaluation"),
+            }
+        )

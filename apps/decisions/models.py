@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.db import models
+
+
+class ServiceCredential(models.Model):
+    """A data-plane service's credential for the decision API.
+
+    The secret is shown once, at creation; only its SHA-256 is stored (it is 32 random bytes, so
+    a slow hash adds nothing). ``Authorization: Bearer stw_<prefix>_<secret>``: the prefix finds
+    the row, the hash is compared in constant time.
+    """
+
+    class Scope(models.TextChoices):
+        EVALUATE = "decisions:evaluate"
+        BUNDLES = "bundles:read"  # OPA agents pulling policy bundles (next slice)
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_sha256 = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # Service credentials are actors in the audit log: ("service", name).
+    def audit_identity(self) -> tuple[str, str]:
+        return "service", self.name
+
+    @property
+    def is_authenticated(self) -> bool:  # DRF's IsAuthenticated looks at request.user
+        return True

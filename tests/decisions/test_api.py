@@ -1,0 +1,137 @@
+"""POST /access/v1/evaluation over real HTTP: the auth matrix, bad input, decisions."""
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from django.utils import timezone
+
+from apps.audit.models import AuditEvent
+from apps.catalog import services as catalog
+from apps.decisions.credentials import credential_create, credential_revoke
+from apps.decisions.models import ServiceCredential
+from tests.factories import DatasetFactory
+from tests.ui.helpers import ensure_default_taxonomy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BODY = {
+    "subject": {"type": "user", "id": "olivia"},
+    "action": {"name": "read"},
+    "resource": {"type": "dataset", "id": "crm.public.leads"},
+}
+
+
+@pytest.fixture
+def leads(admin, owner):
+    ensure_default_taxonomy()
+    dataset = DatasetFactory(
+        source__name="crm", schema_name="public", table_name="leads", owner=owner
+    )
+    catalog.dataset_update(actor=admin, dataset=dataset, sensitivity="internal")
+    return dataset
+
+
+@pytest.fixture
+def token(admin):
+    return credential_create(actor=admin, name="etl", scopes=[ServiceCredential.Scope.EVALUATE])[1]
+
+
+def _post(url: str, body: bytes | dict | list, headers: dict[str, str]) -> tuple[int, dict, dict]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(  # noqa: S310 - the test's own live server
+        url, data=data, method="POST", headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=20) as resp:  # noqa: S310
+            return resp.status, json.loads(resp.read()), dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read()), dict(err.headers)
+
+
+def _url(live_server) -> str:
+    return f"{live_server.url}/access/v1/evaluation"
+
+
+def test_a_decision_with_its_context_and_its_record(live_server, leads, token):
+    status, body, _ = _post(
+        _url(live_server),
+        {**BODY, "context": {"purpose": "support"}},
+        {"Authorization": f"Bearer {token}"},
+    )
+    assert status == 200
+    assert body["decision"] is True
+    assert body["context"]["reason_codes"] == ["owner"]
+    assert body["context"]["obligations"] == {"mask": {}}
+    assert body["context"]["policy_revision"]
+    record = AuditEvent.objects.get(action="decision.evaluate")
+    assert (record.actor_type, record.actor_repr) == ("service", "etl")
+    assert record.changes["decision_id"] == body["context"]["decision_id"]
+    assert ServiceCredential.objects.get(name="etl").last_used_at is not None
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Token abc", "Bearer ", "Bearer stw_nope_nope", "Bearer garbage"],
+    ids=["none", "wrong-scheme", "empty", "unknown", "malformed"],
+)
+def test_without_a_valid_credential_it_is_401(live_server, leads, header):
+    status, body, headers = _post(
+        _url(live_server), BODY, {"Authorization": header} if header else {}
+    )
+    assert status == 401
+    assert body["error"]["code"] in {"not_authenticated", "authentication_failed"}
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+
+
+def test_revoked_and_expired_credentials_are_401(live_server, leads, admin, token):
+    revoked = ServiceCredential.objects.get(name="etl")
+    credential_revoke(actor=admin, credential=revoked)
+    assert _post(_url(live_server), BODY, {"Authorization": f"Bearer {token}"})[0] == 401
+    _, old = credential_create(
+        actor=admin, name="old", scopes=[ServiceCredential.Scope.EVALUATE], days=1
+    )
+    ServiceCredential.objects.filter(name="old").update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert _post(_url(live_server), BODY, {"Authorization": f"Bearer {old}"})[0] == 401
+
+
+def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
+    _, bundles_only = credential_create(
+        actor=admin, name="opa-agent", scopes=[ServiceCredential.Scope.BUNDLES]
+    )
+    status, body, _ = _post(_url(live_server), BODY, {"Authorization": f"Bearer {bundles_only}"})
+    assert (status, body["error"]["code"]) == (403, "permission_denied")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "malformed_request"),
+        ([1, 2], "invalid_request"),
+        (
+            {
+                "subject": {"type": "user"},
+                "action": {"name": "read"},
+                "resource": {"type": "dataset", "id": "x"},
+            },
+            "invalid_request",
+        ),
+    ],
+    ids=["not-json", "not-an-object", "missing-subject-id"],
+)
+def test_bad_input_is_a_400_and_changes_nothing(live_server, leads, token, body, code):
+    status, answer, _ = _post(_url(live_server), body, {"Authorization": f"Bearer {token}"})
+    assert (status, answer["error"]["code"]) == (400, code)
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+
+
+def test_the_pdp_configuration_names_the_endpoint(live_server):
+    url = f"{live_server.url}/.well-known/authzen-configuration"
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - the test's live server
+        config = json.loads(resp.read())
+    assert config["access_evaluation_endpoint"] == f"{live_server.url}/access/v1/evaluation"
