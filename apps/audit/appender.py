@@ -57,6 +57,15 @@ class GroupCommitAppender:
         self._queue.put((entry, future))
         return future.result(timeout=timeout)
 
+    def append_many(self, entries: list[Entry], timeout: float) -> list[int]:
+        """Queue several entries at once (they usually share one commit); wait for them all."""
+        futures: list[Future[int]] = []
+        for entry in entries:
+            future: Future[int] = Future()
+            self._queue.put((entry, future))
+            futures.append(future)
+        return [f.result(timeout=timeout) for f in futures]
+
     def stop(self) -> None:
         """Finish what is queued, close the thread's database connection and end the thread."""
         self._queue.put(None)

@@ -190,6 +190,36 @@ def audit_record_committed(
         raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One entry for ``audit_record_committed_many``."""
+
+    action: str
+    target: models.Model | Target
+    changes: dict[str, Any] | None = None
+    outcome: str = AuditEvent.Outcome.SUCCESS
+
+
+def audit_record_committed_many(
+    *, actor: Any, entries: list[Entry], timeout: float = 5.0
+) -> list[int]:
+    """``audit_record_committed`` for several entries at once (a batch of decisions): all are
+    durable when it returns, or it raises ``ServiceUnavailable``."""
+    from apps.audit.appender import appender
+
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "audit_record_committed_many commits on its own: call it outside a transaction"
+        )
+    columns = [
+        _entry_columns(actor, e.action, e.target, e.changes, None, e.outcome) for e in entries
+    ]
+    try:
+        return appender().append_many(columns, timeout=timeout)
+    except Exception as exc:
+        raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
+
+
 # The query columns, rendered by Postgres in UTC: what ``columns_md5`` digests at sealing and
 # what verify digests again. Nullable values get a marker so no value can shift into another.
 COLUMNS_TEXT_SQL = (

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.audit.services import Target, audit_record_committed
+from apps.audit.services import Entry, Target, audit_record_committed_many
 from apps.core.errors import ServiceUnavailable, ValidationFailed
 from apps.decisions.engines import EngineError
 from apps.decisions.engines.embedded import RegorusEngine
@@ -50,11 +50,18 @@ class _State(threading.local):
     revision: str = ""
     version: int = 0
     built_at: float = 0.0
+    generation: int = -1
 
 
 _state = _State()
 _version_lock = threading.Lock()
-_version = {"n": 0}
+_version = {"n": 0, "generation": 0}
+
+
+def snapshot_invalidate() -> None:
+    """Make every thread of this process rebuild its engine before its next decision."""
+    with _version_lock:
+        _version["generation"] += 1
 
 
 def _engine() -> tuple[RegorusEngine, str, int]:
@@ -63,8 +70,12 @@ def _engine() -> tuple[RegorusEngine, str, int]:
     (Incremental snapshot updates are the next slice; today a change is visible within
     ``DECISION_SNAPSHOT_REFRESH_SECONDS``.)
     """
-    refresh = getattr(settings, "DECISION_SNAPSHOT_REFRESH_SECONDS", 1.0)
-    if _state.engine is None or time.monotonic() - _state.built_at > refresh:
+    refresh = settings.DECISION_SNAPSHOT_REFRESH_SECONDS
+    if (
+        _state.engine is None
+        or _state.generation != _version["generation"]
+        or time.monotonic() - _state.built_at > refresh
+    ):
         policies = policy_files()
         snapshot = build_snapshot()
         with _version_lock:
@@ -75,6 +86,7 @@ def _engine() -> tuple[RegorusEngine, str, int]:
         _state.revision = policy_revision(policies)
         _state.version = version
         _state.built_at = time.monotonic()
+        _state.generation = _version["generation"]
     return _state.engine, _state.revision, _state.version
 
 
@@ -124,17 +136,12 @@ def _interpret(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
     return raw["allow"], [str(r) for r in raw["reasons"]], raw.get("obligations", {})
 
 
-def decision_evaluate(*, caller: Any, request: dict[str, Any], engine: Any = None) -> Decision:
-    """Decide, record, answer. ``engine`` overrides the process engine (contract tests)."""
-    policy_input = _shape(request)
-    revision, version = "", 0
+def _decide(engine: Any, policy_input: dict[str, Any], revision: str, version: int) -> Decision:
     try:
-        if engine is None:
-            engine, revision, version = _engine()
         allow, reasons, obligations = _interpret(engine.evaluate(DECISION_QUERY, policy_input))
     except EngineError:
         allow, reasons, obligations = False, ["engine_error"], {}
-    decision = Decision(
+    return Decision(
         allow=allow,
         reasons=reasons,
         obligations=obligations,
@@ -142,34 +149,108 @@ def decision_evaluate(*, caller: Any, request: dict[str, Any], engine: Any = Non
         policy_revision=revision,
         snapshot_version=version,
     )
+
+
+def _entry(policy_input: dict[str, Any], decision: Decision) -> Entry:
     digest = hashlib.sha256(
         json.dumps(policy_input, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
     resource = policy_input["resource"]
+    return Entry(
+        action="decision.evaluate",
+        target=Target(f"decision.{resource['type']}", resource["id"][:64], resource["id"]),
+        changes={
+            "decision_id": decision.decision_id,
+            "subject": f"{policy_input['subject']['type']}:{policy_input['subject']['id']}",
+            "action": policy_input["action"]["name"],
+            "allow": decision.allow,
+            "reasons": decision.reasons,
+            "obligations": decision.obligations,
+            "input_sha256": digest,
+            "policy_revision": decision.policy_revision,
+            "snapshot_version": decision.snapshot_version,
+        },
+        outcome="success" if decision.allow else "denied",
+    )
+
+
+def _unrecorded(decision: Decision) -> Decision:
+    return Decision(
+        allow=False,
+        reasons=["audit_unavailable"],
+        decision_id=decision.decision_id,
+        policy_revision=decision.policy_revision,
+        snapshot_version=decision.snapshot_version,
+    )
+
+
+def _engine_or(engine: Any) -> tuple[Any, str, int]:
+    if engine is not None:
+        return engine, "", 0
     try:
-        audit_record_committed(
-            actor=caller,
-            action="decision.evaluate",
-            target=Target(f"decision.{resource['type']}", resource["id"][:64], resource["id"]),
-            changes={
-                "decision_id": decision.decision_id,
-                "subject": f"{policy_input['subject']['type']}:{policy_input['subject']['id']}",
-                "action": policy_input["action"]["name"],
-                "allow": decision.allow,
-                "reasons": decision.reasons,
-                "obligations": decision.obligations,
-                "input_sha256": digest,
-                "policy_revision": revision,
-                "snapshot_version": version,
-            },
-            outcome="success" if decision.allow else "denied",
+        return _engine()
+    except EngineError:
+        return None, "", 0
+
+
+def decision_evaluate(*, caller: Any, request: dict[str, Any], engine: Any = None) -> Decision:
+    """Decide, record, answer. ``engine`` overrides the process engine (contract tests)."""
+    return decision_evaluate_many(caller=caller, requests=[request], engine=engine)[0]
+
+
+SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
+MAX_BATCH = 1000
+
+
+def decision_evaluate_many(
+    *,
+    caller: Any,
+    requests: list[dict[str, Any]],
+    semantic: str = "execute_all",
+    engine: Any = None,
+) -> list[Decision]:
+    """Several decisions in order, all recorded in one commit. Every request is validated
+    before any is evaluated (one malformed item refuses the batch). ``deny_on_first_deny`` /
+    ``permit_on_first_permit`` stop after the first deny / permit and answer up to it."""
+    if semantic not in SEMANTICS:
+        raise ValidationFailed(
+            f"evaluations_semantic must be one of: {', '.join(SEMANTICS)}.",
+            extra={"fields": {"options.evaluations_semantic": ["Unknown value."]}},
+        )
+    if not 1 <= len(requests) <= MAX_BATCH:
+        raise ValidationFailed(
+            f"A batch holds 1 to {MAX_BATCH} evaluations.",
+            extra={"fields": {"evaluations": ["Wrong size."]}},
+        )
+    inputs = []
+    for index, request in enumerate(requests):
+        try:
+            inputs.append(_shape(request))
+        except ValidationFailed as exc:
+            if len(requests) == 1:
+                raise
+            fields = {
+                f"evaluations[{index}].{k}": v for k, v in exc.extra.get("fields", {}).items()
+            }
+            raise ValidationFailed(
+                f"evaluations[{index}]: {exc.message}", code=exc.code, extra={"fields": fields}
+            ) from exc
+    engine, revision, version = _engine_or(engine)
+    decisions: list[Decision] = []
+    for policy_input in inputs:
+        if engine is None:
+            decision = Decision(False, ["engine_error"], decision_id=str(uuid.uuid4()))
+        else:
+            decision = _decide(engine, policy_input, revision, version)
+        decisions.append(decision)
+        if (semantic == "deny_on_first_deny" and not decision.allow) or (
+            semantic == "permit_on_first_permit" and decision.allow
+        ):
+            break
+    try:
+        audit_record_committed_many(
+            actor=caller, entries=[_entry(i, d) for i, d in zip(inputs, decisions, strict=False)]
         )
     except ServiceUnavailable:
-        return Decision(
-            allow=False,
-            reasons=["audit_unavailable"],
-            decision_id=decision.decision_id,
-            policy_revision=revision,
-            snapshot_version=version,
-        )
-    return decision
+        return [_unrecorded(d) for d in decisions]
+    return decisions

@@ -34,6 +34,7 @@ PATHS = {
     "/api/v1/audit/checkpoints/": {"get", "post"},
     "/api/v1/audit/public-key": {"get"},
     "/access/v1/evaluation": {"post"},
+    "/access/v1/evaluations": {"post"},
     "/.well-known/authzen-configuration": {"get"},
 }
 # Metadata anyone may read (AuthZEN discovery): no 401 to document.

@@ -135,3 +135,62 @@ def test_the_pdp_configuration_names_the_endpoint(live_server):
     with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - the test's live server
         config = json.loads(resp.read())
     assert config["access_evaluation_endpoint"] == f"{live_server.url}/access/v1/evaluation"
+
+
+def _batch_url(live_server) -> str:
+    return f"{live_server.url}/access/v1/evaluations"
+
+
+@pytest.fixture
+def two_datasets(leads, owner):
+    other = DatasetFactory(source=leads.source, schema_name="public", table_name="secret")
+    return leads, other
+
+
+BATCH = {
+    "subject": {"type": "user", "id": "olivia"},
+    "action": {"name": "read"},
+    "evaluations": [
+        {"resource": {"type": "dataset", "id": "crm.public.secret"}},
+        {"resource": {"type": "dataset", "id": "crm.public.leads"}},
+        {"resource": {"type": "dataset", "id": "crm.public.leads"}, "action": {"name": "export"}},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("semantic", "expected"),
+    [
+        ("execute_all", [False, True, True]),
+        ("deny_on_first_deny", [False]),
+        ("permit_on_first_permit", [False, True]),
+    ],
+)
+def test_a_batch_with_defaults_overrides_and_each_semantic(
+    live_server, two_datasets, token, semantic, expected
+):
+    body = {**BATCH, "options": {"evaluations_semantic": semantic}}
+    status, answer, _ = _post(_batch_url(live_server), body, {"Authorization": f"Bearer {token}"})
+    assert status == 200
+    assert [e["decision"] for e in answer["evaluations"]] == expected
+    recorded = AuditEvent.objects.filter(action="decision.evaluate").count()
+    assert recorded == len(expected)
+
+
+def test_one_malformed_item_refuses_the_whole_batch(live_server, two_datasets, token):
+    body = {**BATCH, "evaluations": [*BATCH["evaluations"], {"resource": {"type": "dataset"}}]}
+    status, answer, _ = _post(_batch_url(live_server), body, {"Authorization": f"Bearer {token}"})
+    assert (status, answer["error"]["code"]) == (400, "invalid_request")
+    assert "evaluations[3].resource.id" in answer["error"]["fields"]
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+
+
+def test_an_unknown_semantic_is_a_400(live_server, two_datasets, token):
+    body = {**BATCH, "options": {"evaluations_semantic": "most_votes"}}
+    status, answer, _ = _post(_batch_url(live_server), body, {"Authorization": f"Bearer {token}"})
+    assert (status, answer["error"]["code"]) == (400, "invalid")
+
+
+def test_no_list_is_one_evaluation(live_server, leads, token):
+    status, answer, _ = _post(_batch_url(live_server), BODY, {"Authorization": f"Bearer {token}"})
+    assert (status, answer["decision"]) == (200, True)

@@ -19,7 +19,7 @@ from apps.core.api.schema import error_responses
 from apps.core.errors import ValidationFailed
 from apps.decisions.api.authentication import BearerCredentialAuthentication, HasScope
 from apps.decisions.models import ServiceCredential
-from apps.decisions.services import Decision, decision_evaluate
+from apps.decisions.services import SEMANTICS, Decision, decision_evaluate, decision_evaluate_many
 
 TAGS = ["decisions"]
 
@@ -86,6 +86,70 @@ class EvaluationApi(APIView):
         return Response(_answer(decision_evaluate(caller=request.user, request=request.data)))
 
 
+_PARTS = ("subject", "action", "resource", "context")
+
+
+class EvaluationsApi(APIView):
+    """Batch: top-level subject/action/resource/context are defaults each item may override."""
+
+    authentication_classes = [BearerCredentialAuthentication]
+    permission_classes = [HasScope]
+    required_scope = ServiceCredential.Scope.EVALUATE
+
+    @extend_schema(
+        operation_id="access_evaluations",
+        tags=TAGS,
+        request=inline_serializer(
+            "EvaluationsRequest",
+            {
+                "subject": serializers.DictField(required=False),
+                "action": serializers.DictField(required=False),
+                "resource": serializers.DictField(required=False),
+                "context": serializers.DictField(required=False),
+                "evaluations": serializers.ListField(child=serializers.DictField(), required=False),
+                "options": inline_serializer(
+                    "EvaluationsOptions",
+                    {
+                        "evaluations_semantic": serializers.ChoiceField(
+                            choices=SEMANTICS, required=False
+                        )
+                    },
+                    required=False,
+                ),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "EvaluationsResponse",
+                {"evaluations": serializers.ListField(child=serializers.DictField())},
+            ),
+            **error_responses(400, 403, 413),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if not isinstance(body, dict):
+            raise ValidationFailed("The body must be a JSON object.", code="invalid_request")
+        items = body.get("evaluations")
+        options = body.get("options") or {}
+        if not isinstance(options, dict) or (items is not None and not isinstance(items, list)):
+            raise ValidationFailed(
+                "`evaluations` must be a list and `options` an object.", code="invalid_request"
+            )
+        defaults = {k: body[k] for k in _PARTS if k in body}
+        if not items:  # AuthZEN: no list means one evaluation, answered like /evaluation
+            return Response(_answer(decision_evaluate(caller=request.user, request=defaults)))
+        if not all(isinstance(item, dict) for item in items):
+            raise ValidationFailed("Each evaluation must be an object.", code="invalid_request")
+        merged = [{**defaults, **{k: item[k] for k in _PARTS if k in item}} for item in items]
+        decisions = decision_evaluate_many(
+            caller=request.user,
+            requests=merged,
+            semantic=options.get("evaluations_semantic", "execute_all"),
+        )
+        return Response({"evaluations": [_answer(d) for d in decisions]})
+
+
 class ConfigurationApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -99,6 +163,7 @@ class ConfigurationApi(APIView):
                 {
                     "policy_decision_point": serializers.URLField(),
                     "access_evaluation_endpoint": serializers.URLField(),
+                    "access_evaluations_endpoint": serializers.URLField(),
                 },
             )
         },
@@ -109,5 +174,6 @@ class ConfigurationApi(APIView):
             {
                 "policy_decision_point": base,
                 "access_evaluation_endpoint": base + reverse("access-evaluation"),
+                "access_evaluations_endpoint": base + reverse("access-evaluations"),
             }
         )
