@@ -156,10 +156,15 @@ masks[name] := method if {
 	method := mask_method(column)
 }
 
-mask_method(column) := "hash" if {
+# (No `else`: regorus's compiled mode gets `else` in functions wrong.)
+mask_method(column) := "hash" if hashed(column)
+
+mask_method(column) := "redact" if not hashed(column)
+
+hashed(column) if {
 	some category in column.categories
 	category in hashed_categories
-} else := "redact"
+}
 
 decision := {
 	"allow": allow_value,

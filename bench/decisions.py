@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+"""The embedded decision engine at size: load time and per-decision latency.
+
+    python bench/decisions.py                     # 10k datasets, 100k grants, 20k decisions
+    python bench/decisions.py --datasets 1000 --grants 10000 --decisions 5000
+
+Builds a governance snapshot of the shape apps/decisions/snapshot.py produces (datasets keyed
+by FQN with ten columns each, principals, grants keyed principal -> dataset -> id), loads it
+with the policies in policies/ into the embedded engine (regorus), and times
+``data.steward.governance.decision`` for a mix of requests: owners, viewers, grant holders
+(some expired), strangers, unknown datasets. In-process, no HTTP and no audit write: the
+engine's share of a decision. Goal (decisions issue): p50 <= 50 us, p99 <= 150 us.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings.test")
+
+LEVELS = {"public": 10, "internal": 20, "confidential": 30, "restricted": 40}
+NOW_NS = 1_795_000_000 * 10**9  # 2026-11-18, fixed so runs compare
+
+
+def synthetic_snapshot(datasets: int, grants: int, principals: int, rng: random.Random) -> dict:
+    users = [f"user:u{i}" for i in range(principals)]
+    groups = [f"group:g{i}" for i in range(max(1, principals // 20))]
+    levels = list(LEVELS)
+    snap: dict = {
+        "levels": LEVELS,
+        "default_clearance": "internal",
+        "principals": {
+            u: {"groups": rng.sample(groups, 2), "roles": [], "clearance": rng.choice(levels)}
+            for u in users
+        },
+        "datasets": {},
+        "grants": {},
+    }
+    for i in range(datasets):
+        owner = rng.choice(users) if rng.random() < 0.7 else rng.choice(groups)
+        snap["datasets"][f"src{i % 7}.schema{i % 13}.table_{i}"] = {
+            "sensitivity": rng.choice(levels),
+            "owners": {owner: "owner"},
+            "viewers": {rng.choice(users): True for _ in range(rng.randint(0, 3))},
+            "purposes": [] if rng.random() < 0.8 else ["analytics", "support"],
+            "columns": {
+                f"col_{c}": {
+                    "sensitivity": rng.choice(levels),
+                    "categories": ["contact"] if c == 1 else [],
+                }
+                for c in range(10)
+            },
+        }
+    fqns = list(snap["datasets"])
+    for g in range(grants):
+        who, fqn = rng.choice(users), rng.choice(fqns)
+        expires = NOW_NS + rng.randint(-3600, 7 * 86400) * 10**9
+        snap["grants"].setdefault(who, {}).setdefault(fqn, {})[f"g{g}"] = {
+            "access": rng.choice(["read", "read", "write", "export"]),
+            "expires_at_ns": expires,
+        }
+    return snap
+
+
+def requests(snap: dict, n: int, rng: random.Random) -> list[dict]:
+    fqns = list(snap["datasets"])
+    grant_pairs = [(p, f) for p, by in snap["grants"].items() for f in by]
+    out = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.4 and grant_pairs:
+            principal, fqn = rng.choice(grant_pairs)
+        elif kind < 0.7:
+            fqn = rng.choice(fqns)
+            principal = next(iter(snap["datasets"][fqn]["owners"]))
+        elif kind < 0.95:
+            principal, fqn = rng.choice(list(snap["principals"])), rng.choice(fqns)
+        else:
+            principal, fqn = rng.choice(list(snap["principals"])), "nowhere.no.table"
+        ptype, pid = principal.split(":", 1)
+        out.append(
+            {
+                "subject": {"type": ptype, "id": pid},
+                "action": {"name": rng.choice(["read", "read", "read", "write", "export"])},
+                "resource": {"type": "dataset", "id": fqn},
+                "context": {"time": "2026-11-18T00:00:00Z", "purpose": "analytics"},
+            }
+        )
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", type=int, default=10_000)
+    parser.add_argument("--grants", type=int, default=100_000)
+    parser.add_argument("--principals", type=int, default=2_000)
+    parser.add_argument("--decisions", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from apps.decisions.engines.embedded import RegorusEngine
+    from apps.decisions.policies import policy_files
+
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    snap = synthetic_snapshot(args.datasets, args.grants, args.principals, rng)
+    built = time.perf_counter() - started
+    size = len(json.dumps(snap))
+    started = time.perf_counter()
+    engine = RegorusEngine(policy_files(), {"steward": {"snapshot": snap}})
+    loaded = time.perf_counter() - started
+    reqs = requests(snap, args.decisions, rng)
+    for r in reqs[:500]:  # warm-up
+        engine.evaluate("data.steward.governance.decision", r)
+    times, allowed = [], 0
+    for r in reqs:
+        t0 = time.perf_counter_ns()
+        d = engine.evaluate("data.steward.governance.decision", r)
+        times.append((time.perf_counter_ns() - t0) / 1000)
+        allowed += bool(d and d["allow"])
+    print(
+        f"snapshot: {args.datasets:,} datasets x 10 columns, {args.principals:,} principals,"
+        f" {args.grants:,} grants; {size / 1e6:.1f} MB JSON; generated in {built:.2f} s"
+    )
+    print(f"engine load (policies + snapshot): {loaded:.2f} s")
+    print(
+        f"interpreter (what the service uses today), {len(times):,} decisions"
+        f" ({allowed / len(times):.0%} allowed): p50 {statistics.median(times):.0f} us,"
+        f" p99 {pct(times, 0.99):.0f} us, max {max(times):.0f} us  (goal p50 <= 50 us, p99 <= 150 us)"
+    )
+
+    # regorus's compiled mode (RVM): the same policy compiled once for the decision entry point.
+    import regorus
+
+    modules = [
+        (path, text) for path, text in policy_files().items() if not path.endswith("_test.rego")
+    ]
+    data = json.dumps({"steward": {"snapshot": snap}})
+    started = time.perf_counter()
+    program = regorus.Program.compile_from_modules(
+        data, modules, ["data.steward.governance.decision"]
+    )
+    vm = regorus.Rvm()
+    vm.load_program(program)
+    vm.set_data_json(data)
+    compiled_s = time.perf_counter() - started
+    compiled, mismatches = [], 0
+    for i, r in enumerate(reqs):
+        vm.set_input_json(json.dumps(r))
+        t0 = time.perf_counter_ns()
+        out = vm.execute()
+        compiled.append((time.perf_counter_ns() - t0) / 1000)
+        if i < 2000 and json.loads(out) != engine.evaluate("data.steward.governance.decision", r):
+            mismatches += 1
+    print(
+        f"compiled (RVM): compile + load {compiled_s:.2f} s; p50 {statistics.median(compiled):.0f} us,"
+        f" p99 {pct(compiled, 0.99):.0f} us; {mismatches} of 2,000 decisions differ from the interpreter"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
