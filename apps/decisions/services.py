@@ -21,7 +21,7 @@ from django.conf import settings
 from apps.audit.services import Entry, Target, audit_record_committed_many
 from apps.core.errors import ServiceUnavailable, ValidationFailed
 from apps.decisions.engines import EngineError
-from apps.decisions.engines.embedded import RegorusEngine
+from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.policies import policy_files
 from apps.decisions.snapshot import build_snapshot
 
@@ -46,7 +46,7 @@ def policy_revision(policies: dict[str, str]) -> str:
 
 
 class _State(threading.local):
-    engine: RegorusEngine | None = None
+    engine: RegorusEngine | CompiledRegorusEngine | None = None
     revision: str = ""
     version: int = 0
     built_at: float = 0.0
@@ -64,7 +64,7 @@ def snapshot_invalidate() -> None:
         _version["generation"] += 1
 
 
-def _engine() -> tuple[RegorusEngine, str, int]:
+def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine, str, int]:
     """This thread's engine, rebuilt when the snapshot is older than the refresh interval.
 
     (Incremental snapshot updates are the next slice; today a change is visible within
@@ -82,7 +82,11 @@ def _engine() -> tuple[RegorusEngine, str, int]:
             _version["n"] += 1
             version = _version["n"]
         snapshot["version"] = version
-        _state.engine = RegorusEngine(policies, {"steward": {"snapshot": snapshot}})
+        data = {"steward": {"snapshot": snapshot}}
+        if settings.DECISION_ENGINE == "interpreter":
+            _state.engine = RegorusEngine(policies, data)
+        else:
+            _state.engine = CompiledRegorusEngine(policies, data, (DECISION_QUERY,))
         _state.revision = policy_revision(policies)
         _state.version = version
         _state.built_at = time.monotonic()

@@ -169,6 +169,8 @@ AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "aud
 
 # Decisions: the sensitivity level a principal without its own clearance is cleared for.
 DECISION_DEFAULT_CLEARANCE = env("DECISION_DEFAULT_CLEARANCE", default="internal")
+# "compiled" (regorus RVM, default) or "interpreter" (regorus Engine): see bench/decisions.py.
+DECISION_ENGINE = env("DECISION_ENGINE", default="compiled")
 # How old the governance snapshot a decision reads may be (each worker thread rebuilds it).
 DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=1.0)
 

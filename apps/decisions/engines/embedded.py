@@ -51,3 +51,56 @@ def _first_line(exc: BaseException) -> str:
     if where or what:
         return f"{where}: {what}".strip(": ")[:500]
     return (lines[0] if lines else type(exc).__name__)[:500]
+
+
+UNDEFINED = "<undefined>"
+
+
+def _has_undefined(value: Any) -> bool:
+    if value == UNDEFINED:
+        return True
+    if isinstance(value, dict):
+        return any(_has_undefined(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_undefined(v) for v in value)
+    return False
+
+
+class CompiledRegorusEngine:
+    """regorus's compiled mode (RVM): the policies compiled once for fixed entry points.
+
+    About 8x faster than the interpreter on the governance policy (bench/decisions.py). It
+    answers undefined as the string ``"<undefined>"``: a wholly undefined result is ``None``;
+    one undefined inside a result is an ``EngineError`` (never a half-formed decision).
+    """
+
+    def __init__(
+        self,
+        policies: Mapping[str, str],
+        data: Mapping[str, Any] | None = None,
+        entry_points: tuple[str, ...] = ("data.steward.governance.decision",),
+    ):
+        modules = [(p, t) for p, t in sorted(policies.items()) if not p.endswith("_test.rego")]
+        data_json = json.dumps(data or {})
+        self._entry_points = set(entry_points)
+        try:
+            program = regorus.Program.compile_from_modules(data_json, modules, list(entry_points))
+            self._vm = regorus.Rvm()
+            self._vm.load_program(program)
+            self._vm.set_data_json(data_json)
+        except BaseException as exc:
+            raise EngineError(_first_line(exc)) from exc
+
+    def evaluate(self, query: str, input: dict[str, Any]) -> Any:
+        if query not in self._entry_points:
+            raise EngineError(f"{query} is not an entry point of this compiled program")
+        try:
+            self._vm.set_input_json(json.dumps(input))
+            value = json.loads(self._vm.execute_entry_point(query))
+        except BaseException as exc:
+            raise EngineError(_first_line(exc)) from exc
+        if value == UNDEFINED:
+            return None
+        if _has_undefined(value):
+            raise EngineError(f"{query} is partly undefined")
+        return value
