@@ -9,6 +9,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import Target, audit_record_committed, audit_seal_pending
 from apps.audit.verify import verify_log
 from apps.core.errors import ServiceUnavailable
+from tests.db_faults import audit_inserts_failing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,23 +47,9 @@ def test_concurrent_callers_each_get_a_committed_entry():
 
 
 def test_an_entry_that_cannot_be_committed_fails_the_caller():
-    with connection.cursor() as cur:
-        cur.execute(
-            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'refused'; END $$"
-        )
-        cur.execute(
-            "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_auditevent"
-            " FOR EACH ROW EXECUTE FUNCTION test_refuse()"
-        )
-    try:
-        with pytest.raises(ServiceUnavailable) as err:
-            _decide(1)
-        assert err.value.code == "audit_unavailable"
-    finally:
-        with connection.cursor() as cur:
-            cur.execute("DROP TRIGGER test_refuse ON audit_auditevent")
-            cur.execute("DROP FUNCTION test_refuse()")
+    with audit_inserts_failing(), pytest.raises(ServiceUnavailable) as err:
+        _decide(1)
+    assert err.value.code == "audit_unavailable"
     assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
     assert _decide(2) > 0  # and the appender recovers
 

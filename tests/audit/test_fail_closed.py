@@ -11,39 +11,20 @@ import urllib.error
 import urllib.request
 
 import pytest
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from apps.audit.models import AuditEvent
+from tests.db_faults import allow_audit_inserts, fail_audit_inserts
 from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FAILURES = {
-    "refused": "RAISE EXCEPTION 'disk full (simulated)';",
-    "connection_killed": "PERFORM pg_terminate_backend(pg_backend_pid());",
-}
-
 
 @pytest.fixture
-def failing_audit_insert(request):
-    """Install a trigger that fails every audit insert; always removed afterwards."""
-
-    def install(kind: str) -> None:
-        with connection.cursor() as cur:
-            cur.execute(
-                "CREATE FUNCTION test_fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
-                f" BEGIN {FAILURES[kind]} RETURN NEW; END $$"
-            )
-            cur.execute(
-                "CREATE TRIGGER test_fail_audit BEFORE INSERT ON audit_auditevent"
-                " FOR EACH ROW EXECUTE FUNCTION test_fail_audit()"
-            )
-
-    yield install
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS test_fail_audit ON audit_auditevent")
-        cur.execute("DROP FUNCTION IF EXISTS test_fail_audit()")
+def failing_audit_insert():
+    """``failing_audit_insert(kind)`` breaks every audit insert until the test ends."""
+    yield fail_audit_inserts
+    allow_audit_inserts()
 
 
 def _patch(url: str, token: str, payload: dict) -> tuple[int, dict]:
@@ -87,8 +68,7 @@ def test_the_same_change_goes_through_once_the_database_is_back(
     url = f"{live_server.url}/api/v1/datasets/{dataset.pk}/"
     failing_audit_insert("connection_killed")
     assert _patch(url, token, {"description": "after"})[0] == 503
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER test_fail_audit ON audit_auditevent")
+    allow_audit_inserts()
 
     status, _ = _patch(url, token, {"description": "after"})
 

@@ -1,6 +1,9 @@
 import pytest
 
+from apps.catalog import services as catalog
 from apps.decisions.services import snapshot_invalidate
+from tests.factories import DatasetFactory
+from tests.ui.helpers import ensure_default_taxonomy
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +13,14 @@ def _fresh_snapshot():
     snapshot_invalidate()
     yield
     snapshot_invalidate()
+
+
+@pytest.fixture
+def leads(admin, owner, transactional_db):
+    """olivia owns crm.public.leads (internal); the taxonomy a transactional flush empties is back."""
+    ensure_default_taxonomy()
+    dataset = DatasetFactory(
+        source__name="crm", schema_name="public", table_name="leads", owner=owner
+    )
+    catalog.dataset_update(actor=admin, dataset=dataset, sensitivity="internal")
+    return dataset

@@ -9,11 +9,9 @@ import pytest
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-from apps.catalog import services as catalog
 from apps.decisions.credentials import credential_create, credential_revoke
 from apps.decisions.models import ServiceCredential
 from tests.factories import DatasetFactory
-from tests.ui.helpers import ensure_default_taxonomy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,16 +20,6 @@ BODY = {
     "action": {"name": "read"},
     "resource": {"type": "dataset", "id": "crm.public.leads"},
 }
-
-
-@pytest.fixture
-def leads(admin, owner):
-    ensure_default_taxonomy()
-    dataset = DatasetFactory(
-        source__name="crm", schema_name="public", table_name="leads", owner=owner
-    )
-    catalog.dataset_update(actor=admin, dataset=dataset, sensitivity="internal")
-    return dataset
 
 
 @pytest.fixture

@@ -3,32 +3,15 @@
 import time
 
 import pytest
-from django.db import connection
 
 from apps.audit.models import AuditEvent
 from apps.catalog import services as catalog
 from apps.core.errors import ValidationFailed
 from apps.decisions.engines.embedded import RegorusEngine
 from apps.decisions.services import decision_evaluate
-from tests.factories import DatasetFactory
+from tests.db_faults import audit_inserts_failing
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def leads(admin, owner, taxonomy_rows):
-    dataset = DatasetFactory(
-        source__name="crm", schema_name="public", table_name="leads", owner=owner
-    )
-    catalog.dataset_update(actor=admin, dataset=dataset, sensitivity="internal")
-    return dataset
-
-
-@pytest.fixture
-def taxonomy_rows(transactional_db):
-    from tests.ui.helpers import ensure_default_taxonomy
-
-    ensure_default_taxonomy()
 
 
 def _request(user: str, action: str = "read", fqn: str = "crm.public.leads") -> dict:
@@ -87,21 +70,8 @@ def test_a_broken_policy_is_a_recorded_deny(leads, owner, policy, reason):
 
 
 def test_a_decision_that_cannot_be_recorded_is_a_deny(leads, owner):
-    with connection.cursor() as cur:
-        cur.execute(
-            "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'refused'; END $$"
-        )
-        cur.execute(
-            "CREATE TRIGGER test_refuse BEFORE INSERT ON audit_auditevent"
-            " FOR EACH ROW EXECUTE FUNCTION test_refuse()"
-        )
-    try:
+    with audit_inserts_failing():
         decision = decision_evaluate(caller="svc", request=_request(owner.username))
-    finally:
-        with connection.cursor() as cur:
-            cur.execute("DROP TRIGGER test_refuse ON audit_auditevent")
-            cur.execute("DROP FUNCTION test_refuse()")
     assert (decision.allow, decision.reasons) == (False, ["audit_unavailable"])
 
 
