@@ -1,5 +1,7 @@
 """Liveness and readiness probes."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -35,12 +37,21 @@ def _check_broker() -> str | None:
     return None
 
 
+# Other apps add their own checks here (AppConfig.ready): name -> None if fine, else why not.
+READINESS_CHECKS: dict[str, Callable[[], str | None]] = {}
+
+
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready when the database and the broker answer. 503 names what is down."""
+    """Ready when the database, the broker and every registered check answer; 503 names what
+    is down."""
     checks = {"database": _check_database(), "broker": _check_broker()}
-    # The policy engine joins these checks when the decision path lands (issue: decisions).
+    for name, check in READINESS_CHECKS.items():
+        try:
+            checks[name] = check()
+        except Exception as exc:
+            checks[name] = f"{type(exc).__name__}: {exc}"
     body = {
         "status": "ok" if not any(checks.values()) else "unavailable",
         "checks": {name: ("ok" if err is None else err) for name, err in checks.items()},

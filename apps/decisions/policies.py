@@ -18,8 +18,8 @@ _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 
 
 def policy_files(root: Path | None = None) -> dict[str, str]:
-    """Every ``.rego`` file under ``root`` (default ``policies/``), by path relative to it."""
-    base = root or Path(settings.BASE_DIR) / "policies"
+    """Every ``.rego`` file under ``root`` (default ``settings.POLICIES_DIR``), by relative path."""
+    base = root or Path(settings.POLICIES_DIR)
     return {str(p.relative_to(base)): p.read_text() for p in sorted(base.rglob("*.rego"))}
 
 

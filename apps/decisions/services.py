@@ -94,6 +94,28 @@ def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine, str, int]:
     return _state.engine, _state.revision, _state.version
 
 
+_checked: dict[str, str | None] = {}
+
+
+def policy_engine_check() -> str | None:
+    """Readiness: the policies in POLICIES_DIR compile for the configured engine (cached per
+    policy revision, so a probe does not compile on every call). None when fine."""
+    policies = policy_files()
+    revision = policy_revision(policies)
+    if revision not in _checked:
+        try:
+            if settings.DECISION_ENGINE == "interpreter":
+                RegorusEngine(policies)
+            else:
+                CompiledRegorusEngine(policies, None, (DECISION_QUERY,))
+            _checked[revision] = None
+        except EngineError as exc:
+            _checked[revision] = f"policies do not compile: {exc}"
+    if not any(p.endswith(".rego") and not p.endswith("_test.rego") for p in policies):
+        return "no policies found"
+    return _checked[revision]
+
+
 def _shape(request: dict[str, Any]) -> dict[str, Any]:
     """The policy input; a malformed request is refused before it reaches the engine."""
     problems: dict[str, list[str]] = {}

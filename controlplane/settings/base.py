@@ -169,6 +169,8 @@ AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "aud
 
 # Decisions: the sensitivity level a principal without its own clearance is cleared for.
 DECISION_DEFAULT_CLEARANCE = env("DECISION_DEFAULT_CLEARANCE", default="internal")
+# Where the Rego lives (policies/ in this repository).
+POLICIES_DIR = env("POLICIES_DIR", default=str(BASE_DIR / "policies"))
 # "compiled" (regorus RVM, default) or "interpreter" (regorus Engine): see bench/decisions.py.
 DECISION_ENGINE = env("DECISION_ENGINE", default="compiled")
 # How old the governance snapshot a decision reads may be (each worker thread rebuilds it).

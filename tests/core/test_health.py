@@ -15,7 +15,7 @@ def test_healthz_answers_without_touching_anything(client, django_assert_num_que
 def test_readyz_is_ok_when_database_and_broker_answer(client):
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "policy_engine": "ok"}
 
 
 @pytest.fixture
@@ -32,6 +32,20 @@ def test_readyz_names_the_broker_when_it_is_down(client):
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"] != "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_names_policies_that_do_not_compile(client, settings, tmp_path):
+    (tmp_path / "governance").mkdir()
+    (tmp_path / "governance" / "governance.rego").write_text(
+        "package steward.governance\n\nallow if {\n"
+    )
+    settings.POLICIES_DIR = str(tmp_path)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["policy_engine"].startswith(
+        "policies do not compile: governance"
+    )
 
 
 def test_request_id_is_echoed_or_generated(client):
