@@ -300,17 +300,21 @@ def test_list_query_count_does_not_grow_with_datasets(
     assert len(response.context["datasets"]) == 40
 
 
-def test_sync_button_follows_the_service(client_for, admin, dataset):
-    """ "Sync schema" is offered to catalog admins only when the sync service exists."""
-    from apps.catalog import services
-
+def test_sync_and_scan_buttons_for_postgres_sources_only(client_for, admin, dataset):
+    """ "Sync schema" and "Scan for PII" are offered to catalog admins on PostgreSQL sources."""
+    dataset.source.kind = DataSource.Kind.POSTGRES
     dataset.source.last_sync_summary = {"datasets": {"created": 3, "unchanged": 1}}
     dataset.source.last_synced_at = timezone.now()
     dataset.source.save()
     url = reverse("catalog:source-detail", args=[dataset.source.pk])
     body = client_for(admin).get(url).content.decode()
-    assert ("Sync schema" in body) == hasattr(services, "source_sync_request")
+    assert "Sync schema" in body
+    assert "Scan for PII" in body
     assert "created 3, unchanged 1" in body
+    lake = DataSource.objects.create(name="lake", kind=DataSource.Kind.SNOWFLAKE)
+    other = client_for(admin).get(reverse("catalog:source-detail", args=[lake.pk])).content.decode()
+    assert "Sync schema" not in other
+    assert "PostgreSQL sources only" in other
 
 
 def test_unknown_source_operation_is_404(client_for, admin, dataset):
@@ -319,10 +323,6 @@ def test_unknown_source_operation_is_404(client_for, admin, dataset):
 
 
 def test_non_admin_cannot_request_a_sync(client_for, owner, dataset):
-    from apps.catalog import services
-
-    if not hasattr(services, "source_sync_request"):
-        pytest.skip("the sync service is not there yet")
     url = reverse("catalog:source-operation", args=[dataset.source.pk, "sync"])
     response = client_for(owner).post(url)
     assert response.status_code == 403
@@ -330,19 +330,15 @@ def test_non_admin_cannot_request_a_sync(client_for, owner, dataset):
 
 
 @pytest.mark.parametrize(
-    ("operation", "service", "action"),
+    ("operation", "action"),
     [
-        ("sync", "source_sync_request", "catalog.source.sync_requested"),
-        ("scan", "source_scan_request", "catalog.source.scan_requested"),
+        ("sync", "catalog.source.sync_requested"),
+        ("scan", "catalog.source.scan_requested"),
     ],
     ids=["sync schema", "scan for PII"],
 )
-def test_admin_queues_a_source_operation(client_for, admin, dataset, operation, service, action):
+def test_admin_queues_a_source_operation(client_for, admin, dataset, operation, action):
     """The task is dispatched on commit; test transactions never commit, so no broker is needed."""
-    from apps.catalog import services
-
-    if not hasattr(services, service):
-        pytest.skip(f"{service} is not there yet")
     url = reverse("catalog:source-operation", args=[dataset.source.pk, operation])
     response = client_for(admin).post(url)
     assert response.status_code == 302
@@ -350,10 +346,6 @@ def test_admin_queues_a_source_operation(client_for, admin, dataset, operation, 
 
 
 def test_unsupported_source_operation_is_a_readable_refusal(client_for, admin):
-    from apps.catalog import services
-
-    if not hasattr(services, "source_sync_request"):
-        pytest.skip("the sync service is not there yet")
     source = DataSource.objects.create(name="lake", kind=DataSource.Kind.SNOWFLAKE)
     url = reverse("catalog:source-operation", args=[source.pk, "sync"])
     response = client_for(admin).post(url)

@@ -17,16 +17,11 @@ from apps.core.errors import ApplicationError
 
 
 def source_operations() -> dict[str, tuple[str, Callable[..., Any]]]:
-    """Sync and scan, when the services that queue them exist (offered only then)."""
-    found = {}
-    for name, label, attr in (
-        ("sync", "Schema sync", "source_sync_request"),
-        ("scan", "PII scan", "source_scan_request"),
-    ):
-        fn = getattr(services, attr, None)
-        if fn is not None:
-            found[name] = (label, fn)
-    return found
+    """The operations an admin can queue on a source: schema sync and PII scan."""
+    return {
+        "sync": ("Schema sync", services.source_sync_request),
+        "scan": ("PII scan", services.source_scan_request),
+    }
 
 
 @login_required
@@ -75,7 +70,13 @@ def _source_page(request: HttpRequest, source: DataSource, *, status: int = 200)
                 actor=user, filters=selectors.DatasetFilters(source=source.name)
             ).count(),
             "can_manage": can_manage,
-            "operations": source_operations() if can_manage else {},
+            # Sync and scan read live PostgreSQL sources only; other kinds get no buttons.
+            "operations": (
+                source_operations()
+                if can_manage and source.kind == DataSource.Kind.POSTGRES
+                else {}
+            ),
+            "operations_unsupported": can_manage and source.kind != DataSource.Kind.POSTGRES,
         },
         status=status,
     )
