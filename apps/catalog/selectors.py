@@ -1,5 +1,6 @@
 """Reads of the catalog. Every user-reachable read narrows to what ``actor`` may see."""
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,3 +308,50 @@ def source_get_for_manage(*, actor: Any, pk: int) -> DataSource:
     if not permissions.can_manage_sources(actor):
         raise PermissionDenied("Managing data sources needs the catalog admin role.")
     return source
+
+
+HIDDEN_DATASET = "(a dataset you cannot see)"
+_LINEAGE_ACTIONS = ("catalog.lineage.", "catalog.column_lineage.")
+
+
+def dataset_history(*, actor: Any, dataset: Dataset, limit: int = 100) -> list[Any]:
+    """A dataset's recorded changes, newest first, as ``actor`` may read them.
+
+    Lineage entries name the dataset at the other end of the edge; where ``actor`` cannot see
+    that dataset, its name (or its column's) reads ``HIDDEN_DATASET`` instead. The entries
+    themselves are never changed: only the copies handed to the page are.
+    """
+    from apps.audit.selectors import audit_history_for
+
+    events = list(
+        audit_history_for(scope_label=Dataset._meta.label_lower, scope_id=dataset.pk, limit=limit)
+    )
+    lineage = [e for e in events if e.action.startswith(_LINEAGE_ACTIONS)]
+    if not lineage:
+        return events
+
+    def texts(event: Any) -> list[str]:
+        edge = event.changes.get("edge") if isinstance(event.changes, dict) else None
+        values = list(edge.values()) if isinstance(edge, dict) else []
+        return [t for t in [event.target_repr, *values] if isinstance(t, str)]
+
+    sides = {side for e in lineage for t in texts(e) for side in t.split(" -> ")}
+    names = sides | {side.rsplit(".", 1)[0] for side in sides}
+    visible = set(dataset_visible(actor=actor).filter(fqn__in=names).values_list("fqn", flat=True))
+
+    def redact(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return " -> ".join(
+            s if s in visible or s.rsplit(".", 1)[0] in visible else HIDDEN_DATASET
+            for s in text.split(" -> ")
+        )
+
+    for event in lineage:
+        payload = copy.deepcopy(event.payload)
+        edge = payload.get("changes", {}).get("edge")
+        if isinstance(edge, dict):
+            payload["changes"]["edge"] = {k: redact(v) for k, v in edge.items()}
+        event.__dict__["payload"] = payload  # the cached parse the ``changes`` property reads
+        event.target_repr = redact(event.target_repr)
+    return events

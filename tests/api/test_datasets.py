@@ -1,6 +1,8 @@
 """/api/v1/datasets/: list with filters, create, detail, edit, by-fqn, columns, lineage,
 history, viewers."""
 
+import json
+
 import pytest
 
 from apps.catalog import services
@@ -327,6 +329,27 @@ def test_history_is_scoped_to_the_dataset(client_for, admin, owner, dataset, oth
         "catalog.dataset.viewer_add",
     ]
     assert history[0]["target"] == "crm.public.customers.email"
+
+
+def test_history_never_names_a_lineage_neighbour_the_reader_cannot_see(
+    client_for, admin, owner, viewer, dataset, other_dataset
+):
+    """vera reads crm.public.customers, not billing.public.invoices, which feeds it."""
+    services.lineage_edge_create(actor=admin, upstream=other_dataset, downstream=dataset)
+    (email,) = make_columns(dataset, "email")
+    (amount,) = make_columns(other_dataset, "amount")
+    services.column_lineage_edge_create(actor=admin, upstream=amount, downstream=email)
+
+    seen_by_viewer = client_for(viewer).get(f"/api/v1/datasets/{dataset.pk}/history/").json()
+    seen_by_admin = client_for(admin).get(f"/api/v1/datasets/{dataset.pk}/history/").json()
+
+    assert "billing.public.invoices" not in json.dumps(seen_by_viewer)
+    lineage = [e for e in seen_by_viewer if "lineage" in e["action"]]
+    assert len(lineage) == 2
+    assert all("(a dataset you cannot see) -> crm.public.customers" in e["target"] for e in lineage)
+    assert "billing.public.invoices -> crm.public.customers" in json.dumps(seen_by_admin)
+    page = client_for(viewer).get(f"/catalog/datasets/{dataset.pk}/").content.decode()
+    assert "billing.public.invoices" not in page
 
 
 class TestViewers:

@@ -16,7 +16,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit import selectors as audit_selectors
 from apps.catalog import selectors, services
 from apps.catalog.api.serializers import (
     ColumnLineageEdgeOutputSerializer,
@@ -375,10 +374,8 @@ class DatasetHistoryApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         dataset = selectors.dataset_get(actor=request.user, pk=pk)
-        events = audit_selectors.audit_history_for(
-            scope_label=Dataset._meta.label_lower,
-            scope_id=dataset.pk,
-            limit=filters.validated_data["limit"],
+        events = selectors.dataset_history(
+            actor=request.user, dataset=dataset, limit=filters.validated_data["limit"]
         )
         return Response(self.OutputSerializer(events, many=True).data)
 

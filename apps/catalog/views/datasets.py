@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.audit.selectors import audit_history_for
 from apps.catalog import permissions, selectors, services
 from apps.catalog.forms import (
     ColumnClassifyForm,
@@ -106,7 +105,7 @@ def _dataset_page(
     if bulk_form is None and can_change:
         bulk_form = ColumnsBulkClassifyForm(column_ids=[c.pk for c in columns], **tax)
     neighbours = selectors.lineage_neighbours(actor=user, dataset=dataset)
-    history = list(audit_history_for(scope_label="catalog.dataset", scope_id=dataset.pk))
+    history = selectors.dataset_history(actor=user, dataset=dataset)
     return render(
         request,
         "catalog/dataset_detail.html",
