@@ -325,10 +325,11 @@ def test_history_is_scoped_to_the_dataset(client_for, admin, owner, dataset, oth
     history = client_for(owner).get(f"/api/v1/datasets/{dataset.pk}/history/?limit=5").json()
 
     assert [e["action"] for e in history] == [
+        "catalog.dataset.effective_sensitivity",
         "catalog.column.classify",
         "catalog.dataset.viewer_add",
     ]
-    assert history[0]["target"] == "crm.public.customers.email"
+    assert history[1]["target"] == "crm.public.customers.email"
 
 
 def test_history_never_names_a_lineage_neighbour_the_reader_cannot_see(

@@ -32,6 +32,12 @@ def test_column_sensitivity_raises_dataset_effective_sensitivity(admin):
     email.refresh_from_db()
     assert [c.key for c in email.categories.all()] == ["contact"]
     assert email.classified_by == admin
+    # The dataset's own history says its effective sensitivity moved, and why (who).
+    moved = AuditEvent.objects.get(
+        action="catalog.dataset.effective_sensitivity", target_id=str(dataset.pk)
+    )
+    assert moved.changes == {"effective_sensitivity": {"before": "internal", "after": "restricted"}}
+    assert (moved.actor, moved.scope) == (admin, f"catalog.dataset:{dataset.pk}")
 
 
 def test_effective_sensitivity_drops_back_when_the_column_is_declassified(admin):
@@ -41,6 +47,8 @@ def test_effective_sensitivity_drops_back_when_the_column_is_declassified(admin)
     services.column_classify(actor=admin, column=col, sensitivity=None)
     dataset.refresh_from_db()
     assert dataset.effective_sensitivity is None
+    moves = AuditEvent.objects.filter(action="catalog.dataset.effective_sensitivity").order_by("id")
+    assert [m.changes["effective_sensitivity"]["after"] for m in moves] == ["confidential", None]
 
 
 def test_unknown_sensitivity_is_refused_and_changes_nothing(admin):

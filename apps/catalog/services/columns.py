@@ -76,7 +76,7 @@ def column_classify(
         add_categories=None,
         description=description,
     )
-    if dataset_refresh_effective_sensitivity(dataset=dataset):
+    if dataset_refresh_effective_sensitivity(dataset=dataset, actor=actor, record=True):
         dataset.refresh_from_db()
     return locked
 
@@ -128,5 +128,5 @@ def columns_bulk_classify(
             description=UNSET,
         )
     for dataset in datasets.values():
-        dataset_refresh_effective_sensitivity(dataset=dataset)
+        dataset_refresh_effective_sensitivity(dataset=dataset, actor=actor, record=True)
     return changed

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Max
 
+from apps.audit.services import audit_record
 from apps.catalog.models import Column, Dataset
 from apps.classification.models import SensitivityLevel
 
@@ -49,10 +50,14 @@ def column_snapshot(column: Column) -> dict[str, Any]:
     }
 
 
-def dataset_refresh_effective_sensitivity(*, dataset: Dataset) -> bool:
+def dataset_refresh_effective_sensitivity(
+    *, dataset: Dataset, actor: Any = None, record: bool = False
+) -> bool:
     """Set ``effective_sensitivity`` = max(declared, most sensitive live column). True if it changed.
 
-    Callers hold the dataset row (inside their transaction) and record the change themselves.
+    Callers hold the dataset row (inside their transaction). With ``record``, a change is
+    recorded in the dataset's own history (a column's classification moved it); callers whose
+    own entry already carries it (``dataset_update``) leave ``record`` off.
     """
     top_rank = Column.objects.filter(dataset=dataset, removed_at__isnull=True).aggregate(
         top=Max("sensitivity__rank")
@@ -62,7 +67,15 @@ def dataset_refresh_effective_sensitivity(*, dataset: Dataset) -> bool:
         candidates.append(SensitivityLevel.objects.get(rank=top_rank))
     effective = max(candidates, key=lambda lvl: lvl.rank) if candidates else None
     if effective != dataset.effective_sensitivity:
+        before = _name(dataset.effective_sensitivity)
         dataset.effective_sensitivity = effective
         Dataset.objects.filter(pk=dataset.pk).update(effective_sensitivity=effective)
+        if record:
+            audit_record(
+                actor=actor,
+                action="catalog.dataset.effective_sensitivity",
+                target=dataset,
+                changes={"effective_sensitivity": {"before": before, "after": _name(effective)}},
+            )
         return True
     return False

@@ -56,7 +56,7 @@ def suggestion_accept(
         add_categories=[locked.category],
         description=UNSET,
     )
-    dataset_refresh_effective_sensitivity(dataset=dataset)
+    dataset_refresh_effective_sensitivity(dataset=dataset, actor=actor, record=True)
     locked.status = Status.ACCEPTED
     locked.decided_by = actor
     locked.decided_at = timezone.now()

@@ -300,7 +300,7 @@ def source_sync(*, actor: Any, source: DataSource) -> dict[str, Any]:
         datasets = _apply_datasets(locked, remote, now, dataset_counts)
         touched = _apply_columns(locked, datasets, remote, now, column_counts)
         for dataset in Dataset.objects.filter(pk__in=touched).select_related("sensitivity"):
-            dataset_refresh_effective_sensitivity(dataset=dataset)
+            dataset_refresh_effective_sensitivity(dataset=dataset, actor=actor, record=True)
         finished_at = timezone.now()
         summary: dict[str, Any] = {
             "datasets": dataset_counts,
