@@ -76,6 +76,7 @@ def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine, str, int]:
         or _state.generation != _version["generation"]
         or time.monotonic() - _state.built_at > refresh
     ):
+        generation = _version["generation"]  # read first: an invalidation during the build wins
         policies = policy_files()
         snapshot = build_snapshot()
         with _version_lock:
@@ -84,13 +85,14 @@ def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine, str, int]:
         snapshot["version"] = version
         data = {"steward": {"snapshot": snapshot}}
         if settings.DECISION_ENGINE == "interpreter":
-            _state.engine = RegorusEngine(policies, data)
+            serving = {p: t for p, t in policies.items() if not p.endswith("_test.rego")}
+            _state.engine = RegorusEngine(serving, data)
         else:
             _state.engine = CompiledRegorusEngine(policies, data, (DECISION_QUERY,))
         _state.revision = policy_revision(policies)
         _state.version = version
         _state.built_at = time.monotonic()
-        _state.generation = _version["generation"]
+        _state.generation = generation
     return _state.engine, _state.revision, _state.version
 
 
