@@ -1,0 +1,37 @@
+"""The explorer page: only for people who may read the audit log; bad input is a form error."""
+
+import pytest
+
+from apps.audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_without_the_audit_permission_there_is_no_explorer(client, viewer):
+    client.force_login(viewer)
+    assert client.get("/decisions/explorer/").status_code == 404
+
+
+def test_an_incomplete_question_is_a_form_error_and_records_nothing(client, admin):
+    client.force_login(admin)
+    response = client.post("/decisions/explorer/", {"subject_type": "user", "action": "read"})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+
+
+def test_a_question_is_answered_and_recorded_with_the_person_as_caller(client, admin, leads):
+    client.force_login(admin)
+    response = client.post(
+        "/decisions/explorer/",
+        {
+            "subject_type": "user",
+            "subject_id": "olivia",
+            "action": "read",
+            "resource": "crm.public.leads",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["decision"].allow is True
+    record = AuditEvent.objects.get(action="decision.evaluate")
+    assert (record.actor_type, record.actor_repr) == ("user", "admin")
