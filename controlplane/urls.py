@@ -16,6 +16,7 @@ urlpatterns = [
     path("catalog/", include("apps.catalog.urls")),
     path("audit/", include("apps.audit.urls")),
     path("decisions/explorer/", decision_views.explorer, name="decision-explorer"),
+    path("decisions/credentials/", decision_views.credentials, name="decision-credentials"),
     path("api/v1/", include("apps.catalog.api.urls")),
     path("api/v1/", include("apps.classification.api.urls")),
     path("api/v1/", include("apps.audit.api.urls")),

@@ -7,13 +7,16 @@ decisions they try are recorded like any other, with them as the caller.
 import json
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
+from apps.decisions.credentials import MAX_DAYS, credential_create, credential_revoke
+from apps.decisions.models import ServiceCredential
 from apps.decisions.services import decision_evaluate
 
 
@@ -59,4 +62,55 @@ def explorer(request: HttpRequest) -> HttpResponse:
             "recent": recent,
         },
         status=400 if request.method == "POST" and (not form.is_valid() or error) else 200,
+    )
+
+
+class CredentialForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    scopes = forms.MultipleChoiceField(
+        choices=ServiceCredential.Scope.choices,
+        initial=[ServiceCredential.Scope.EVALUATE],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    days = forms.IntegerField(min_value=1, max_value=MAX_DAYS, initial=90, label="Valid for (days)")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credentials(request: HttpRequest) -> HttpResponse:
+    """Service credentials: list, create (the token is shown on this response only), revoke."""
+    if not request.user.has_perm("decisions.add_servicecredential"):
+        raise Http404("No such page.")
+    form = (
+        CredentialForm(request.POST or None) if "revoke" not in request.POST else CredentialForm()
+    )
+    token, status = None, 200
+    if request.method == "POST" and "revoke" in request.POST:
+        pk = request.POST.get("revoke", "")
+        credential = ServiceCredential.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+        if credential is None:
+            raise Http404("No such credential.")
+        credential_revoke(actor=request.user, credential=credential)
+        messages.success(request, f"Credential {credential.name!r} is revoked.")
+        return redirect("decision-credentials")
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                _, token = credential_create(
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    days=form.cleaned_data["days"],
+                )
+                form = CredentialForm()
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+        else:
+            status = 400
+    return render(
+        request,
+        "decisions/credentials.html",
+        {"form": form, "token": token, "credentials": ServiceCredential.objects.order_by("name")},
+        status=status,
     )
