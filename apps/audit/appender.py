@@ -51,14 +51,9 @@ class GroupCommitAppender:
         self._thread = threading.Thread(target=self._run, name="audit-appender", daemon=True)
         self._thread.start()
 
-    def append(self, entry: Entry, timeout: float) -> int:
-        """Queue one entry's column values; return its id once its transaction committed."""
-        future: Future[int] = Future()
-        self._queue.put((entry, future))
-        return future.result(timeout=timeout)
-
     def append_many(self, entries: list[Entry], timeout: float) -> list[int]:
-        """Queue several entries at once (they usually share one commit); wait for them all."""
+        """Queue entries' column values (they usually share one commit); return their ids once
+        their transaction committed."""
         futures: list[Future[int]] = []
         for entry in entries:
             future: Future[int] = Future()

@@ -14,14 +14,20 @@ import json
 import os
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
 from apps.audit import signing
 from apps.audit.models import AuditArchive, AuditBatch, AuditCheckpoint, AuditEvent
 from apps.audit.proofs import batch_json, checkpoint_json
-from apps.audit.services import _SEAL_LOCK, Target, audit_checkpoint_create, audit_record, format_ts
+from apps.audit.services import (
+    Target,
+    audit_checkpoint_create,
+    audit_record,
+    format_ts,
+    hold_seal_lock,
+)
 
 
 def _archivable_through(cutoff: dt.datetime, after_seq: int) -> AuditBatch | None:
@@ -94,9 +100,7 @@ def audit_archive_and_prune(
     cutoff = (now or timezone.now()) - dt.timedelta(days=older_than_days)
     audit_checkpoint_create(only_if_new=True)  # so the batches due are under a signature
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK])
+        hold_seal_lock()
         after_seq = AuditArchive.objects.aggregate(m=Max("last_seq"))["m"] or 0
         last = _archivable_through(cutoff, after_seq)
         if last is None:

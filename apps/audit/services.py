@@ -15,9 +15,19 @@ from apps.core import context
 from apps.core.errors import ServiceUnavailable
 
 REDACTED = "[redacted]"
-# Sealers (the beat task, the command, a checkpoint on demand) take this Postgres advisory lock.
+# Sealers (the beat task, the command, a checkpoint on demand) and the archiver take this
+# Postgres advisory lock (see ``hold_seal_lock``).
 _SEAL_LOCK = 0x5EA1_A0D1
 SEAL_BATCH_MAX = 10_000
+
+
+def hold_seal_lock() -> None:
+    """Serialise with every other sealer/archiver until the current transaction ends.
+
+    (SQLite serialises writers on its own.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK])
 
 
 def _jsonable(value: Any) -> Any:
@@ -159,6 +169,22 @@ def audit_record(
     return event
 
 
+def audit_record_alone(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model | Target,
+    changes: dict[str, Any] | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+) -> AuditEvent:
+    """``audit_record`` in a transaction of its own, for an action that changes nothing else
+    (a sign-in, a read of the audit log, a verification run)."""
+    with transaction.atomic():
+        return audit_record(
+            actor=actor, action=action, target=target, changes=changes, outcome=outcome
+        )
+
+
 def audit_record_committed(
     *,
     actor: Any,
@@ -177,17 +203,8 @@ def audit_record_committed(
     entry. Raises ``ServiceUnavailable`` if the entry could not be committed in ``timeout``
     seconds: the caller must then fail closed (a decision is not returned as allow).
     """
-    from apps.audit.appender import appender
-
-    if transaction.get_connection().in_atomic_block:
-        raise RuntimeError(
-            "audit_record_committed commits on its own: call it outside a transaction"
-        )
-    columns = _entry_columns(actor, action, target, changes, scope, outcome)
-    try:
-        return appender().append(columns, timeout=timeout)
-    except Exception as exc:
-        raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
+    entry = Entry(action=action, target=target, changes=changes, scope=scope, outcome=outcome)
+    return audit_record_committed_many(actor=actor, entries=[entry], timeout=timeout)[0]
 
 
 @dataclass(frozen=True)
@@ -197,6 +214,7 @@ class Entry:
     action: str
     target: models.Model | Target
     changes: dict[str, Any] | None = None
+    scope: models.Model | Target | None = None
     outcome: str = AuditEvent.Outcome.SUCCESS
 
 
@@ -208,11 +226,9 @@ def audit_record_committed_many(
     from apps.audit.appender import appender
 
     if transaction.get_connection().in_atomic_block:
-        raise RuntimeError(
-            "audit_record_committed_many commits on its own: call it outside a transaction"
-        )
+        raise RuntimeError("audit entries recorded on their own commit: call outside a transaction")
     columns = [
-        _entry_columns(actor, e.action, e.target, e.changes, None, e.outcome) for e in entries
+        _entry_columns(actor, e.action, e.target, e.changes, e.scope, e.outcome) for e in entries
     ]
     try:
         return appender().append_many(columns, timeout=timeout)
@@ -251,9 +267,7 @@ def _assign(rows: Sequence[tuple[int, int, bytes]]) -> dict[int, bytes | None]:
 
 def _seal_one(limit: int) -> AuditBatch | None:
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK])
+        hold_seal_lock()
         pending = list(
             AuditEvent.objects.filter(seq__isnull=True)
             .order_by("id")

@@ -9,11 +9,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
 from django.dispatch import receiver
 
 from apps.audit.models import AuditEvent
-from apps.audit.services import Target, audit_record
+from apps.audit.services import Target, audit_record_alone
 
 
 def _user_target(user: Any) -> Target:
@@ -22,16 +21,14 @@ def _user_target(user: Any) -> Target:
 
 @receiver(user_logged_in, dispatch_uid="audit-sign-in")
 def _signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    with transaction.atomic():
-        audit_record(actor=user, action="auth.sign_in", target=_user_target(user))
+    audit_record_alone(actor=user, action="auth.sign_in", target=_user_target(user))
 
 
 @receiver(user_logged_out, dispatch_uid="audit-sign-out")
 def _signed_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is None:  # signing out without a session
         return
-    with transaction.atomic():
-        audit_record(actor=user, action="auth.sign_out", target=_user_target(user))
+    audit_record_alone(actor=user, action="auth.sign_out", target=_user_target(user))
 
 
 @receiver(user_login_failed, dispatch_uid="audit-sign-in-failed")
@@ -39,10 +36,9 @@ def _sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
 ) -> None:
     username = str(credentials.get("username", ""))[:150]
-    with transaction.atomic():
-        audit_record(
-            actor=AnonymousUser(),
-            action="auth.sign_in_failed",
-            target=Target("auth.user", username or "-", username or "(no username)"),
-            outcome=AuditEvent.Outcome.DENIED,
-        )
+    audit_record_alone(
+        actor=AnonymousUser(),
+        action="auth.sign_in_failed",
+        target=Target("auth.user", username or "-", username or "(no username)"),
+        outcome=AuditEvent.Outcome.DENIED,
+    )

@@ -57,12 +57,12 @@ class VerifyReport:
         return {**asdict(self), "ok": self.ok}
 
 
-def _position(problem: Problem, batch_first_seq: dict[int, int]) -> int:
+def _position(problem: Problem, by_id: dict[int, AuditBatch]) -> int:
+    """Where a problem sits in chain order: its entry's seq, else its batch's first seq."""
     if problem.seq is not None:
         return problem.seq
-    if problem.batch is not None:
-        return batch_first_seq.get(problem.batch, 0)
-    return 0
+    batch = by_id.get(problem.batch) if problem.batch is not None else None
+    return batch.first_seq if batch is not None else 0
 
 
 def _check_batches(batches: list[AuditBatch]) -> Problem | None:
@@ -273,7 +273,6 @@ def verify_log() -> VerifyReport:
     report = VerifyReport()
     batches = list(AuditBatch.objects.order_by("id"))
     by_id = {b.id: b for b in batches}
-    first_seq_of = {b.id: b.first_seq for b in batches}
     report.batches = len(batches)
     report.pruned_through_seq = AuditArchive.objects.aggregate(m=Max("last_seq"))["m"] or 0
     problems: list[Problem] = []
@@ -301,7 +300,7 @@ def verify_log() -> VerifyReport:
     if column_problem and column_problem[0] is not None:
         problems.append(column_problem[0])
     if problems:
-        report.problem = min(problems, key=lambda q: _position(q, first_seq_of))
+        report.problem = min(problems, key=lambda q: _position(q, by_id))
     unsealed = AuditEvent.objects.filter(seq__isnull=True)
     report.unsealed = unsealed.count()
     grace = timezone.now() - dt.timedelta(seconds=UNSEALED_GRACE_SECONDS)

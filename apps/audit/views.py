@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -25,7 +24,7 @@ from apps.audit.selectors import (
     audit_event_get,
     audit_event_list,
 )
-from apps.audit.services import Target, audit_checkpoint_create, audit_record
+from apps.audit.services import Target, audit_checkpoint_create, audit_record_alone
 from apps.audit.verify import entry_columns_match_body
 from apps.core.errors import ApplicationError, NotFound
 
@@ -38,8 +37,7 @@ def _require(request: HttpRequest, perm: str) -> None:
 
 
 def _record_read(request: HttpRequest, action: str, target: Target, **changes: Any) -> None:
-    with transaction.atomic():
-        audit_record(actor=request.user, action=action, target=target, changes=changes)
+    audit_record_alone(actor=request.user, action=action, target=target, changes=changes)
 
 
 def _filtered(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters | None]:
@@ -57,7 +55,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     events: list[Any] = []
     next_before = None
     if filters is not None:
-        qs = audit_event_list(filters=filters).select_related(None)
+        qs = audit_event_list(filters=filters)
         before = request.GET.get("before", "")
         if before.isdigit():
             qs = qs.filter(pk__lt=int(before))

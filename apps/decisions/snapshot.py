@@ -35,7 +35,13 @@ def _principal(kind: str, name: str) -> str:
 
 def build_snapshot() -> dict[str, Any]:
     levels = dict(SensitivityLevel.objects.values_list("key", "rank"))
-    users = dict(get_user_model().objects.filter(is_active=True).values_list("id", "username"))
+    people = list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .values_list("id", "username", "is_superuser")
+    )
+    users = {pk: username for pk, username, _ in people}
+    superusers = {pk for pk, _, is_superuser in people if is_superuser}
     groups = dict(Group.objects.values_list("id", "name"))
 
     datasets: dict[str, dict[str, Any]] = {}
@@ -104,11 +110,6 @@ def build_snapshot() -> dict[str, Any]:
         "user_id", "group_id"
     ):
         memberships[user_id].append(_principal("group", groups[group_id]))
-    superusers = set(
-        get_user_model()
-        .objects.filter(is_active=True, is_superuser=True)
-        .values_list("id", flat=True)
-    )
     principals = {
         _principal("user", username): {
             "groups": sorted(memberships.get(user_id, [])),

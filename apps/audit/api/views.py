@@ -7,7 +7,6 @@ filters it used. Lists page by id (``before``/``next``), never by counting milli
 
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -18,9 +17,9 @@ from apps.audit import signing
 from apps.audit.models import AuditCheckpoint, AuditEvent
 from apps.audit.proofs import inclusion_proof
 from apps.audit.selectors import AuditFilters, audit_event_get, audit_event_list
-from apps.audit.services import Target, audit_checkpoint_create, audit_record, format_ts
+from apps.audit.services import Target, audit_checkpoint_create, audit_record_alone, format_ts
 from apps.core.api.schema import ApiSerializer, error_responses, one_url
-from apps.core.errors import PermissionDenied, ValidationFailed
+from apps.core.errors import Conflict, PermissionDenied, ValidationFailed
 
 TAGS = ["audit"]
 
@@ -33,8 +32,7 @@ def _require(request: Request, perm: str) -> None:
 
 
 def _record(request: Request, action: str, target: Target, **changes: Any) -> None:
-    with transaction.atomic():
-        audit_record(actor=request.user, action=action, target=target, changes=changes)
+    audit_record_alone(actor=request.user, action=action, target=target, changes=changes)
 
 
 class AuditEventOutputSerializer(ApiSerializer):
@@ -232,8 +230,6 @@ class AuditCheckpointCreateApi(APIView):
         _require(request, "audit.add_auditcheckpoint")
         checkpoint = audit_checkpoint_create(actor=request.user)
         if checkpoint is None:
-            from apps.core.errors import Conflict
-
             raise Conflict(
                 "The audit log is empty: there is nothing to sign yet.", code="audit_log_empty"
             )

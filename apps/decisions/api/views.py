@@ -44,11 +44,21 @@ def _answer(decision: Decision) -> dict[str, Any]:
     }
 
 
-class EvaluationApi(APIView):
+class _DecisionApi(APIView):
+    """A service credential with ``decisions:evaluate``; the body must be a JSON object."""
+
     authentication_classes = [BearerCredentialAuthentication]
     permission_classes = [HasScope]
     required_scope = ServiceCredential.Scope.EVALUATE
 
+    @staticmethod
+    def body(request: Request) -> dict[str, Any]:
+        if not isinstance(request.data, dict):
+            raise ValidationFailed("The body must be a JSON object.", code="invalid_request")
+        return request.data
+
+
+class EvaluationApi(_DecisionApi):
     @extend_schema(
         operation_id="access_evaluation",
         tags=TAGS,
@@ -81,20 +91,14 @@ class EvaluationApi(APIView):
         },
     )  # fmt: skip
     def post(self, request: Request) -> Response:
-        if not isinstance(request.data, dict):
-            raise ValidationFailed("The body must be a JSON object.", code="invalid_request")
-        return Response(_answer(decision_evaluate(caller=request.user, request=request.data)))
+        return Response(_answer(decision_evaluate(caller=request.user, request=self.body(request))))
 
 
 _PARTS = ("subject", "action", "resource", "context")
 
 
-class EvaluationsApi(APIView):
+class EvaluationsApi(_DecisionApi):
     """Batch: top-level subject/action/resource/context are defaults each item may override."""
-
-    authentication_classes = [BearerCredentialAuthentication]
-    permission_classes = [HasScope]
-    required_scope = ServiceCredential.Scope.EVALUATE
 
     @extend_schema(
         operation_id="access_evaluations",
@@ -127,9 +131,7 @@ class EvaluationsApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        body = request.data
-        if not isinstance(body, dict):
-            raise ValidationFailed("The body must be a JSON object.", code="invalid_request")
+        body = self.body(request)
         items = body.get("evaluations")
         options = body.get("options") or {}
         if not isinstance(options, dict) or (items is not None and not isinstance(items, list)):
