@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include("apps.catalog.api.urls")),
     path("api/v1/", include("apps.classification.api.urls")),
     path("api/v1/", include("apps.audit.api.urls")),
+    path("api/v1/", include("apps.access.api.urls")),
+    path("access/", include("apps.access.urls")),
     path("", include("apps.decisions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -4,13 +4,16 @@ Built from the catalog in a handful of set queries (no per-dataset queries), eve
 keyed by id so the policy looks things up instead of scanning:
 
     {"levels": {key: rank}, "default_clearance": key,
-     "datasets": {fqn: {"sensitivity", "owners": {principal: "owner"|"steward"},
+     "datasets": {fqn: {"source", "sensitivity", "owners": {principal: "owner"|"steward"},
                         "viewers": {principal: true}, "purposes": [...],
                         "columns": {name: {"sensitivity", "categories": [...]}}}},
-     "principals": {"user:<username>": {"groups": ["group:<name>"], "roles": [...]}},
-     "grants": {principal: {fqn: {grant_id: {"access", "expires_at_ns"}}}}}
+     "principals": {"user:<username>" | "service:<name>":
+                    {"groups": ["group:<name>"], "roles": [role keys bound everywhere]}},
+     "bindings": {principal: {"*" | "source:<name>" | "dataset:<fqn>": [permissions]}},
+     "grants": {"user:<username>": {fqn: {grant_id: {"access", "columns", "expires_at_ns"}}}}}
 
-Grants (just-in-time access) arrive with the access issue; the key is already in place.
+Grants stay in the snapshot until they are revoked or the cleanup task closes them: an expired
+grant the task has not reached yet is still listed, and the policy denies it by its expiry.
 """
 
 from collections import defaultdict
@@ -19,7 +22,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 
+from apps.access.models import Grant, RoleBinding
 from apps.catalog.models import (
     Column,
     Dataset,
@@ -49,13 +54,14 @@ def build_snapshot() -> dict[str, Any]:
     live = Dataset.objects.filter(removed_at__isnull=True).values_list(
         "id",
         "fqn",
+        "source__name",
         "effective_sensitivity__key",
         "owner_id",
         "owner_group_id",
         "steward_id",
         "steward_group_id",
     )
-    for pk, fqn, sensitivity, owner, owner_group, steward, steward_group in live.iterator(
+    for pk, fqn, source, sensitivity, owner, owner_group, steward, steward_group in live.iterator(
         chunk_size=5000
     ):
         owners: dict[str, str] = {}
@@ -69,6 +75,7 @@ def build_snapshot() -> dict[str, Any]:
                 owners[_principal("group", groups[group_id])] = role
         fqn_of[pk] = fqn
         datasets[fqn] = {
+            "source": source,
             "sensitivity": sensitivity,
             "owners": owners,
             "viewers": {},
@@ -110,17 +117,84 @@ def build_snapshot() -> dict[str, Any]:
         "user_id", "group_id"
     ):
         memberships[user_id].append(_principal("group", groups[group_id]))
-    principals = {
+    principals: dict[str, dict[str, Any]] = {
         _principal("user", username): {
             "groups": sorted(memberships.get(user_id, [])),
             "roles": ["admin"] if user_id in superusers else [],
         }
         for user_id, username in users.items()
     }
+    bindings = _bindings(principals, users, groups, fqn_of)
     return {
         "levels": levels,
         "default_clearance": settings.DECISION_DEFAULT_CLEARANCE,
         "datasets": datasets,
         "principals": principals,
-        "grants": {},
+        "bindings": bindings,
+        "grants": _grants(users, fqn_of),
     }
+
+
+def _bindings(
+    principals: dict[str, dict[str, Any]],
+    users: dict[int, str],
+    groups: dict[int, str],
+    fqn_of: dict[int, str],
+) -> dict[str, dict[str, list[str]]]:
+    """Role bindings as ``{principal: {scope: permissions}}``; the keys of roles bound
+    everywhere, to a principal or to one of its groups, are also listed in its ``roles``."""
+    out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    global_roles: dict[str, set[str]] = defaultdict(set)
+    rows = RoleBinding.objects.filter(
+        Q(credential__isnull=True) | Q(credential__revoked_at__isnull=True)
+    ).values_list(
+        "user_id",
+        "group_id",
+        "credential__name",
+        "source__name",
+        "dataset_id",
+        "role__key",
+        "role__permissions",
+    )
+    for user_id, group_id, credential, source, dataset_id, role, perms in rows:
+        if user_id is not None:
+            if user_id not in users:
+                continue  # inactive
+            who = _principal("user", users[user_id])
+        elif group_id is not None:
+            who = _principal("group", groups[group_id])
+        else:
+            who = _principal("service", credential)
+            principals.setdefault(who, {"groups": [], "roles": []})
+        if dataset_id is not None:
+            if dataset_id not in fqn_of:
+                continue  # removed
+            scope = f"dataset:{fqn_of[dataset_id]}"
+        elif source is not None:
+            scope = f"source:{source}"
+        else:
+            scope = "*"
+            global_roles[who].add(role)
+        out[who][scope].update(perms)
+    for who, principal in principals.items():
+        roles = set(principal["roles"]) | global_roles.get(who, set())
+        for group in principal["groups"]:
+            roles |= global_roles.get(group, set())
+        principal["roles"] = sorted(roles)
+    return {who: {scope: sorted(p) for scope, p in scopes.items()} for who, scopes in out.items()}
+
+
+def _grants(users: dict[int, str], fqn_of: dict[int, str]) -> dict[str, Any]:
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
+    rows = Grant.objects.filter(revoked_at__isnull=True, closed_at__isnull=True).values_list(
+        "id", "user_id", "dataset_id", "access", "columns", "expires_at"
+    )
+    for pk, user_id, dataset_id, access, columns, expires_at in rows.iterator(chunk_size=20000):
+        if user_id in users and dataset_id in fqn_of:
+            out[_principal("user", users[user_id])][fqn_of[dataset_id]][str(pk)] = {
+                "access": access,
+                "columns": columns,
+                "expires_at_ns": int(expires_at.timestamp()) * 1_000_000_000
+                + expires_at.microsecond * 1000,
+            }
+    return {who: dict(by_fqn) for who, by_fqn in out.items()}

@@ -1,5 +1,6 @@
 """Settings shared by every environment; values come from the environment (django-environ)."""
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "apps.keys",
     "apps.classification",
     "apps.catalog",
+    "apps.access",
     "apps.ui",
 ]
 
@@ -175,6 +177,18 @@ POLICIES_DIR = env("POLICIES_DIR", default=str(BASE_DIR / "policies"))
 DECISION_ENGINE = env("DECISION_ENGINE", default="compiled")
 # How old the governance snapshot a decision reads may be (each worker thread rebuilds it).
 DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=1.0)
+
+# Mail (access notifications, audit alerts): EMAIL_URL such as smtp+tls://user:pass@host:587;
+# by default mails are printed to the console. ADMINS: "Name <a@b>, Other <c@d>".
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="steward@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ADMINS = [parseaddr(a) for a in env.list("ADMINS", default=[])]
+
+# Access: how long approvers have to act on a request before it expires.
+ACCESS_REQUEST_RESPONSE_HOURS = env.int("ACCESS_REQUEST_RESPONSE_HOURS", default=72)
+# The address people reach the web UI at (links in notification mails).
+STEWARD_BASE_URL = env("STEWARD_BASE_URL", default="http://127.0.0.1:8000")
 
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None

@@ -58,6 +58,18 @@ is_owner if {
 
 is_admin if "admin" in principal.roles
 
+# Role bindings: the data permission an action needs, held everywhere, on the dataset's
+# source, or on the dataset itself.
+data_permission := {"read": "data.read", "write": "data.write", "export": "data.export"}
+
+binding_scopes := {"*", sprintf("source:%s", [dataset.source]), sprintf("dataset:%s", [input.resource.id])}
+
+role_permits if {
+	some id in identities
+	some scope in binding_scopes
+	data_permission[input.action.name] in snapshot.bindings[id][scope]
+}
+
 active_grants contains grant if {
 	some id in identities
 	some grant in snapshot.grants[id][input.resource.id]
@@ -90,6 +102,9 @@ allow_reasons contains "viewer" if {
 }
 
 allow_reasons contains "grant" if count(active_grants) > 0
+
+# A role binding admits the action, within the principal's clearance (below).
+allow_reasons contains "role" if role_permits
 
 # --- why it must be denied (these win over any allow) -------------------------------------
 
@@ -143,7 +158,8 @@ deny_list := ["no_access"] if {
 	count(expired_grants) == 0
 }
 
-# Columns above the principal's clearance are masked unless it owns the dataset or is admin;
+# Columns above the principal's clearance are masked unless it owns the dataset, is admin, or
+# holds a grant naming the column (a grant without columns admits the dataset, masks and all);
 # contact-like data is hashed (joinable), everything else redacted.
 hashed_categories := {"contact", "online-id"}
 
@@ -153,7 +169,13 @@ masks[name] := method if {
 	not is_admin
 	some name, column in dataset.columns
 	level(column.sensitivity) > clearance_rank
+	not granted_column(name)
 	method := mask_method(column)
+}
+
+granted_column(name) if {
+	some grant in active_grants
+	name in grant.columns
 }
 
 # (No `else`: regorus's compiled mode gets `else` in functions wrong.)

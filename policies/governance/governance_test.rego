@@ -14,9 +14,16 @@ snapshot := {
 		"user:ada": {"groups": [], "roles": ["admin"]},
 		"user:gil": {"groups": ["group:growth"], "roles": [], "clearance": "confidential"},
 		"user:tom": {"groups": [], "roles": [], "clearance": "confidential"},
+		"user:rita": {"groups": ["group:analysts"], "roles": []},
+		"user:cole": {"groups": [], "roles": []},
+	},
+	"bindings": {
+		"group:analysts": {"source:web": ["data.read"]},
+		"user:rita": {"dataset:crm.public.customers": ["data.read"]},
 	},
 	"datasets": {
 		"crm.public.customers": {
+			"source": "crm",
 			"sensitivity": "restricted",
 			"owners": {"user:olivia": "owner"},
 			"viewers": {},
@@ -28,6 +35,7 @@ snapshot := {
 			},
 		},
 		"web.public.page_views": {
+			"source": "web",
 			"sensitivity": "internal",
 			"owners": {"group:growth": "owner"},
 			"viewers": {"user:vera": true},
@@ -35,9 +43,14 @@ snapshot := {
 			"columns": {"ip": {"sensitivity": "confidential", "categories": ["online-id"]}},
 		},
 	},
-	"grants": {"user:tom": {"crm.public.customers": {
-		"g1": {"access": "read", "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
-	}}},
+	"grants": {
+		"user:tom": {"crm.public.customers": {
+			"g1": {"access": "read", "columns": [], "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
+		}},
+		"user:cole": {"crm.public.customers": {
+			"g2": {"access": "read", "columns": ["email"], "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
+		}},
+	},
 }
 
 req(subject, action, resource, ctx) := {
@@ -145,4 +158,38 @@ test_without_a_default_clearance_nothing_classified_is_cleared if {
 		with data.steward.snapshot as no_default
 	not d.allow
 	d.reasons == ["clearance_insufficient"]
+}
+
+test_a_grant_naming_columns_unmasks_only_those if {
+	d := decide(req("cole", "read", "crm.public.customers", {}))
+	d.allow
+	d.reasons == ["grant"]
+	d.obligations.mask == {"ssn": "redact"}
+}
+
+test_a_role_on_the_source_admits_within_clearance if {
+	d := decide(req("rita", "read", "web.public.page_views", {"purpose": "analytics"}))
+	d.allow
+	d.reasons == ["role"]
+	d.obligations.mask == {"ip": "hash"}
+}
+
+test_a_role_does_not_lift_clearance if {
+	d := decide(req("rita", "read", "crm.public.customers", {}))
+	not d.allow
+	d.reasons == ["clearance_insufficient"]
+}
+
+test_a_role_admits_only_the_actions_it_names if {
+	d := decide(req("rita", "write", "web.public.page_views", {"purpose": "analytics"}))
+	not d.allow
+	d.reasons == ["no_access"]
+}
+
+test_a_role_on_another_source_does_not_admit if {
+	other := json.patch(snapshot, [{"op": "replace", "path": "/bindings/group:analysts", "value": {"source:crm": ["data.read"]}}])
+	d := governance.decision with input as req("rita", "read", "web.public.page_views", {"purpose": "analytics"})
+		with data.steward.snapshot as other
+	not d.allow
+	d.reasons == ["no_access"]
 }

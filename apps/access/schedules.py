@@ -1,0 +1,20 @@
+"""Access's periodic tasks, as django-celery-beat rows (created once, then editable)."""
+
+from typing import Any
+
+SCHEDULES = {
+    # name: (task, every, period)
+    "access: close expired grants": ("apps.access.tasks.grants_close_expired_task", 30, "seconds"),
+    "access: expire unanswered requests": ("apps.access.tasks.requests_expire_task", 5, "minutes"),
+}
+
+
+def ensure_schedules(**kwargs: Any) -> None:
+    """post_migrate: add missing schedules; never overwrite one an admin has changed."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for name, (task, every, period) in SCHEDULES.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
+        PeriodicTask.objects.create(name=name, task=task, interval=interval)

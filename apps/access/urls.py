@@ -1,0 +1,13 @@
+from django.urls import path
+
+from apps.access import views
+
+app_name = "access"
+
+urlpatterns = [
+    path("", views.my_access, name="mine"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("roles/", views.roles, name="roles"),
+    path("requests/<int:pk>/cancel/", views.request_cancel, name="request-cancel"),
+    path("grants/<int:pk>/revoke/", views.grant_revoke, name="grant-revoke"),
+]
