@@ -217,3 +217,36 @@ class Grant(models.Model):
         return (
             f"{self.user} {self.access} {self.dataset.fqn} until {self.expires_at:%Y-%m-%d %H:%M}"
         )
+
+
+class BreakGlassReview(models.Model):
+    """The follow-up every break-glass grant opens: an owner (or an admin) says whether the
+    emergency access was justified. Overdue ones are escalated, once."""
+
+    class Outcome(models.TextChoices):
+        JUSTIFIED = "justified"
+        UNJUSTIFIED = "unjustified"
+
+    grant = models.OneToOneField(Grant, on_delete=models.CASCADE, related_name="follow_up")
+    justification = models.TextField()
+    due_at = models.DateTimeField()
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    note = models.CharField(max_length=1000, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="breakglass_open_by_due",
+                condition=Q(reviewed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"break-glass follow-up for grant {self.grant_id}"

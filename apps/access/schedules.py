@@ -6,6 +6,11 @@ SCHEDULES = {
     # name: (task, every, period)
     "access: close expired grants": ("apps.access.tasks.grants_close_expired_task", 30, "seconds"),
     "access: expire unanswered requests": ("apps.access.tasks.requests_expire_task", 5, "minutes"),
+    "access: escalate unreviewed break-glass use": (
+        "apps.access.tasks.break_glass_escalate_task",
+        15,
+        "minutes",
+    ),
 }
 
 

@@ -5,29 +5,40 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from apps.access import permissions
-from apps.access.models import AccessRequest, Grant, Role, RoleBinding
+from apps.access.models import AccessRequest, BreakGlassReview, Grant, Role, RoleBinding
 from apps.core.errors import NotFound
 
 
-def _approvable_datasets(actor: Any) -> Q:
-    """Datasets ``actor`` may decide on (as in ``services.approvers_for``), as a filter on
-    ``dataset__``."""
+def _datasets_where(actor: Any, permission: str, prefix: str) -> Q | None:
+    """A filter on ``<prefix>`` for the datasets ``actor`` looks after (owner or steward, as a
+    user or through a group) or holds ``permission`` on through a role binding; ``None`` when
+    that is every dataset."""
     groups = list(actor.groups.values_list("id", flat=True))
     where = (
-        Q(dataset__owner_id=actor.pk)
-        | Q(dataset__steward_id=actor.pk)
-        | Q(dataset__owner_group_id__in=groups)
-        | Q(dataset__steward_group_id__in=groups)
+        Q(**{f"{prefix}owner_id": actor.pk})
+        | Q(**{f"{prefix}steward_id": actor.pk})
+        | Q(**{f"{prefix}owner_group_id__in": groups})
+        | Q(**{f"{prefix}steward_group_id__in": groups})
     )
-    approving = [r.pk for r in Role.objects.all() if permissions.ACCESS_APPROVE in r.permissions]
+    holding = [r.pk for r in Role.objects.all() if permission in r.permissions]
     bindings = RoleBinding.objects.filter(
-        Q(user_id=actor.pk) | Q(group_id__in=groups), role_id__in=approving
+        Q(user_id=actor.pk) | Q(group_id__in=groups), role_id__in=holding
     )
     for source_id, dataset_id in bindings.values_list("source_id", "dataset_id"):
         if source_id is None and dataset_id is None:
-            return Q()  # everywhere
-        where |= Q(dataset__source_id=source_id) if source_id else Q(dataset_id=dataset_id)
+            return None  # everywhere
+        if source_id:
+            where |= Q(**{f"{prefix}source_id": source_id})
+        else:
+            where |= Q(**{f"{prefix.removesuffix('__')}_id": dataset_id})
     return where
+
+
+def _narrow(queryset: QuerySet[Any], actor: Any, permission: str, prefix: str) -> QuerySet[Any]:
+    if actor.is_superuser:
+        return queryset
+    where = _datasets_where(actor, permission, prefix)
+    return queryset if where is None else queryset.filter(where)
 
 
 def request_inbox(*, actor: Any) -> QuerySet[AccessRequest]:
@@ -35,8 +46,7 @@ def request_inbox(*, actor: Any) -> QuerySet[AccessRequest]:
     pending = AccessRequest.objects.filter(status=AccessRequest.Status.PENDING).exclude(
         requester=actor
     )
-    if not actor.is_superuser:
-        pending = pending.filter(_approvable_datasets(actor))
+    pending = _narrow(pending, actor, permissions.ACCESS_APPROVE, "dataset__")
     return (
         pending.exclude(approvals__approver=actor)
         .select_related("dataset", "requester")
@@ -53,9 +63,13 @@ def request_get(*, actor: Any, pk: int) -> AccessRequest:
     req = AccessRequest.objects.select_related("dataset", "requester").filter(pk=pk).first()
     if req is None:
         raise NotFound("No such access request.")
-    if req.requester_id == actor.pk or actor.is_superuser:
+    if req.requester_id == actor.pk:
         return req
-    if AccessRequest.objects.filter(_approvable_datasets(actor), pk=pk).exists():
+    if (
+        _narrow(AccessRequest.objects.all(), actor, permissions.ACCESS_APPROVE, "dataset__")
+        .filter(pk=pk)
+        .exists()
+    ):
         return req
     raise NotFound("No such access request.")
 
@@ -67,22 +81,8 @@ def grant_list(*, actor: Any, active_only: bool = True) -> QuerySet[Grant]:
         grants = grants.filter(closed_at__isnull=True)
     if actor.is_superuser:
         return grants
-    groups = list(actor.groups.values_list("id", flat=True))
-    visible = (
-        Q(user_id=actor.pk)
-        | Q(dataset__owner_id=actor.pk)
-        | Q(dataset__steward_id=actor.pk)
-        | Q(dataset__owner_group_id__in=groups)
-        | Q(dataset__steward_group_id__in=groups)
-    )
-    revoking = [r.pk for r in Role.objects.all() if permissions.ACCESS_REVOKE in r.permissions]
-    for source_id, dataset_id in RoleBinding.objects.filter(
-        Q(user_id=actor.pk) | Q(group_id__in=groups), role_id__in=revoking
-    ).values_list("source_id", "dataset_id"):
-        if source_id is None and dataset_id is None:
-            return grants
-        visible |= Q(dataset__source_id=source_id) if source_id else Q(dataset_id=dataset_id)
-    return grants.filter(visible)
+    where = _datasets_where(actor, permissions.ACCESS_REVOKE, "dataset__")
+    return grants if where is None else grants.filter(where | Q(user_id=actor.pk))
 
 
 def grant_get(*, actor: Any, pk: int) -> Grant:
@@ -90,3 +90,27 @@ def grant_get(*, actor: Any, pk: int) -> Grant:
     if grant is None:
         raise NotFound("No such grant.")
     return grant
+
+
+def break_glass_open_reviews(*, actor: Any) -> QuerySet[BreakGlassReview]:
+    """Unreviewed break-glass use ``actor`` may review (never their own)."""
+    reviews = BreakGlassReview.objects.filter(reviewed_at__isnull=True).exclude(
+        grant__user_id=actor.pk
+    )
+    return _narrow(reviews, actor, permissions.ACCESS_REVOKE, "grant__dataset__").select_related(
+        "grant__dataset", "grant__user"
+    )
+
+
+def break_glass_review_get(*, actor: Any, pk: int) -> BreakGlassReview:
+    review = (
+        _narrow(
+            BreakGlassReview.objects.all(), actor, permissions.ACCESS_REVOKE, "grant__dataset__"
+        )
+        .select_related("grant__dataset", "grant__user")
+        .filter(pk=pk)
+        .first()
+    )
+    if review is None:
+        raise NotFound("No such break-glass review.")
+    return review

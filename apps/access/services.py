@@ -19,7 +19,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.access import permissions
-from apps.access.models import AccessLevel, AccessRequest, Approval, Grant, Role, RoleBinding
+from apps.access.models import (
+    AccessLevel,
+    AccessRequest,
+    Approval,
+    BreakGlassReview,
+    Grant,
+    Role,
+    RoleBinding,
+)
 from apps.access.policy import approval_outcome
 from apps.audit.services import audit_record
 from apps.catalog.models import Column, Dataset, DataSource
@@ -69,6 +77,14 @@ def has_permission(actor: Any, name: str, *, dataset: Dataset | None = None) -> 
     if dataset is not None:
         scope |= Q(source_id=dataset.source_id) | Q(dataset_id=dataset.pk)
     return any(name in binding.role.permissions for binding in _bindings_of(actor).filter(scope))
+
+
+def holds_anywhere(actor: Any, name: str) -> bool:
+    """Whether ``actor`` holds ``name`` in any scope (to offer a form; the action checks the
+    scope itself)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    return actor.is_superuser or any(name in b.role.permissions for b in _bindings_of(actor))
 
 
 def _require(actor: Any, name: str, message: str, *, dataset: Dataset | None = None) -> None:
@@ -689,3 +705,178 @@ def grants_close_expired(*, now: dt.datetime | None = None, batch: int = 500) ->
         done += len(due)
         if len(due) < batch:
             return done
+
+
+# ---------------------------------------------------------------------------------------------
+# Break-glass
+
+JUSTIFICATION_MIN = 20
+
+
+def _owner_emails(dataset: Dataset) -> list[str]:
+    user_model = get_user_model()
+    groups = [g for g in (dataset.owner_group_id, dataset.steward_group_id) if g]
+    return list(
+        user_model.objects.filter(
+            Q(pk__in=[u for u in (dataset.owner_id, dataset.steward_id) if u])
+            | Q(groups__in=groups),
+            is_active=True,
+        )
+        .distinct()
+        .values_list("email", flat=True)
+    )
+
+
+@transaction.atomic
+def break_glass_open(
+    *,
+    actor: Any,
+    dataset: Dataset,
+    justification: str,
+    access: str = AccessLevel.READ,
+    duration_seconds: int = 3600,
+) -> Grant:
+    """Emergency access for a holder of ``access.break_glass``: granted at once, owners
+    alerted, and a follow-up review opened that someone other than ``actor`` must complete."""
+    _require(
+        actor,
+        permissions.ACCESS_BREAK_GLASS,
+        "Break-glass access needs the break-glass role.",
+        dataset=dataset,
+    )
+    justification = (justification or "").strip()
+    if len(justification) < JUSTIFICATION_MIN:
+        raise ValidationFailed(
+            f"Say why this is an emergency (at least {JUSTIFICATION_MIN} characters).",
+            code="justification_required",
+        )
+    if access not in AccessLevel.values:
+        raise ValidationFailed(f"Unknown access level {access!r}.", code="unknown_access_level")
+    limit = settings.BREAK_GLASS_MAX_HOURS * 3600
+    if not isinstance(duration_seconds, int) or not 0 < duration_seconds <= limit:
+        raise ValidationFailed(
+            f"Break-glass access lasts at most {_human(limit)}.",
+            code="duration_too_long",
+            extra={"max_duration_seconds": limit},
+        )
+    now = timezone.now()
+    grant = Grant.objects.create(
+        user=actor,
+        dataset=dataset,
+        access=access,
+        purpose=justification[:PURPOSE_MAX],
+        origin=Grant.Origin.BREAK_GLASS,
+        starts_at=now,
+        expires_at=now + dt.timedelta(seconds=duration_seconds),
+    )
+    review = BreakGlassReview.objects.create(
+        grant=grant,
+        justification=justification,
+        due_at=now + dt.timedelta(hours=settings.BREAK_GLASS_REVIEW_HOURS),
+    )
+    audit_record(
+        actor=actor,
+        action="access.break_glass.open",
+        target=grant,
+        changes={**_grant_changes(grant), "justification": justification, "review": review.pk},
+        scope=dataset,
+    )
+    _changed()
+    _notify(
+        f"[Steward] BREAK-GLASS: {actor.get_username()} opened {access} access to {dataset.fqn}",
+        f"{actor.get_username()} used break-glass access to {dataset.fqn} until "
+        f"{grant.expires_at:%Y-%m-%d %H:%M} UTC.\nJustification: {justification}\n"
+        f"Review it by {review.due_at:%Y-%m-%d %H:%M} UTC: {_site_url('/access/inbox/')}",
+        _owner_emails(dataset),
+    )
+    return grant
+
+
+def may_review_break_glass(actor: Any, review: BreakGlassReview) -> bool:
+    dataset = review.grant.dataset
+    return actor.pk != review.grant.user_id and (
+        is_owner_or_steward(actor, dataset)
+        or has_permission(actor, permissions.ACCESS_REVOKE, dataset=dataset)
+    )
+
+
+@transaction.atomic
+def break_glass_review(
+    *, actor: Any, review: BreakGlassReview, outcome: str, note: str = ""
+) -> BreakGlassReview:
+    """An owner, steward or revoker (never the person who used it) closes the follow-up; an
+    unjustified use also ends the grant if it is still running."""
+    if outcome not in BreakGlassReview.Outcome.values:
+        raise ValidationFailed(
+            f"Unknown outcome {outcome!r}; one of justified, unjustified.", code="invalid_outcome"
+        )
+    locked = (
+        BreakGlassReview.objects.select_for_update(of=("self",))
+        .select_related("grant__dataset", "grant__user")
+        .filter(pk=review.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("No such break-glass review.")
+    if actor.pk == locked.grant.user_id:
+        raise PermissionDenied("You cannot review your own break-glass use.", code="self_approval")
+    if not may_review_break_glass(actor, locked):
+        raise PermissionDenied(
+            "Only owners, stewards and revokers of the dataset may review break-glass use.",
+            code="not_a_reviewer",
+        )
+    if locked.reviewed_at is not None:
+        raise Conflict("This break-glass use is already reviewed.", code="already_reviewed")
+    note = (note or "").strip()[:NOTE_MAX]
+    locked.outcome, locked.note = outcome, note
+    locked.reviewed_at, locked.reviewed_by = timezone.now(), actor
+    locked.save(update_fields=["outcome", "note", "reviewed_at", "reviewed_by"])
+    audit_record(
+        actor=actor,
+        action="access.break_glass.review",
+        target=locked.grant,
+        changes={"outcome": outcome, "note": note, "review": locked.pk},
+        scope=locked.grant.dataset,
+    )
+    grant = locked.grant
+    if (
+        outcome == BreakGlassReview.Outcome.UNJUSTIFIED
+        and grant.revoked_at is None
+        and grant.expires_at > timezone.now()
+    ):
+        grant_revoke(actor=actor, grant=grant, reason="break-glass use judged unjustified")
+    return locked
+
+
+def break_glass_escalate(*, now: dt.datetime | None = None) -> int:
+    """Escalate overdue, unreviewed break-glass use to ADMINS, once each (idempotent)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            BreakGlassReview.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("grant__dataset", "grant__user")
+            .filter(reviewed_at__isnull=True, escalated_at__isnull=True, due_at__lte=now)
+        )
+        for review in overdue:
+            review.escalated_at = now
+            review.save(update_fields=["escalated_at"])
+            audit_record(
+                actor=None,
+                action="access.break_glass.escalate",
+                target=review.grant,
+                changes={"review": review.pk, "due_at": review.due_at.isoformat()},
+                scope=review.grant.dataset,
+            )
+        if overdue:
+            lines = "\n".join(
+                f"- {r.grant.user.get_username()} on {r.grant.dataset.fqn}, "
+                f"due {r.due_at:%Y-%m-%d %H:%M} UTC"
+                for r in overdue
+            )
+            _notify(
+                f"[Steward] {len(overdue)} break-glass use(s) not reviewed in time",
+                f"Nobody reviewed these break-glass uses by their due date:\n{lines}\n"
+                f"{_site_url('/access/inbox/')}",
+                [email for _, email in settings.ADMINS],
+            )
+    return len(overdue)

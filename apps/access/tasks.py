@@ -1,4 +1,5 @@
-"""Access housekeeping on Celery beat: close expired grants, expire unanswered requests.
+"""Access housekeeping on Celery beat: close expired grants, expire unanswered requests,
+escalate unreviewed break-glass use.
 
 Both are idempotent (each row is claimed with ``SKIP LOCKED`` and changed once) and
 ``acks_late``: a worker killed mid-run leaves the rest for the next run, never a duplicate.
@@ -6,7 +7,7 @@ Both are idempotent (each row is claimed with ``SKIP LOCKED`` and changed once) 
 
 from celery import shared_task
 
-from apps.access.services import grants_close_expired, requests_expire
+from apps.access.services import break_glass_escalate, grants_close_expired, requests_expire
 
 
 @shared_task(acks_late=True)
@@ -17,3 +18,8 @@ def grants_close_expired_task() -> int:
 @shared_task(acks_late=True)
 def requests_expire_task() -> int:
     return requests_expire()
+
+
+@shared_task(acks_late=True)
+def break_glass_escalate_task() -> int:
+    return break_glass_escalate()

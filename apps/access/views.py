@@ -48,10 +48,25 @@ class RequestForm(forms.Form):
         return [c.strip() for c in self.cleaned_data.get("columns", "").split(",") if c.strip()]
 
 
+class BreakGlassForm(forms.Form):
+    dataset = forms.CharField(max_length=800, label="Dataset for emergency access")
+    access = forms.ChoiceField(choices=AccessLevel.choices, label="Emergency access")
+    duration_seconds = forms.TypedChoiceField(
+        choices=[(900, "15 minutes"), (3600, "1 hour"), (4 * 3600, "4 hours")],
+        coerce=int,
+        initial=3600,
+        label="Emergency access for",
+    )
+    justification = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Justification"
+    )
+
+
 def _apply_error(form: forms.Form, exc: ApplicationError) -> None:
     field = {
         "unknown_column": "columns",
         "duration_too_long": "duration_seconds",
+        "justification_required": "justification",
         "purpose_required": "purpose",
         "purpose_too_long": "purpose",
         "unknown_dataset": "dataset",
@@ -118,10 +133,67 @@ def my_access(request: HttpRequest) -> HttpResponse:
             "grants": grants,
             "managed": managed[:200],
             "requests": selectors.request_mine(actor=request.user)[:50],
-            "inbox_count": selectors.request_inbox(actor=request.user).count(),
+            "inbox_count": selectors.request_inbox(actor=request.user).count()
+            + selectors.break_glass_open_reviews(actor=request.user).count(),
+            "break_glass_form": BreakGlassForm(prefix="bg")
+            if services.holds_anywhere(request.user, permissions.ACCESS_BREAK_GLASS)
+            else None,
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def break_glass(request: HttpRequest) -> HttpResponse:
+    """Open break-glass access (the page shows the form only to holders of the role)."""
+    form = BreakGlassForm(request.POST, prefix="bg")
+    if form.is_valid():
+        dataset = Dataset.objects.filter(
+            fqn=form.cleaned_data["dataset"].strip(), removed_at__isnull=True
+        ).first()
+        if dataset is None:
+            messages.error(request, "No such dataset in the catalog.")
+            return redirect("access:mine")
+        try:
+            grant = services.break_glass_open(
+                actor=request.user,
+                dataset=dataset,
+                justification=form.cleaned_data["justification"],
+                access=form.cleaned_data["access"],
+                duration_seconds=form.cleaned_data["duration_seconds"],
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.warning(
+                request,
+                f"Break-glass access to {dataset.fqn} is open until "
+                f"{grant.expires_at:%H:%M} UTC. Its owners have been alerted.",
+            )
+    else:
+        messages.error(
+            request,
+            "; ".join(f"{f}: {' '.join(map(str, e))}" for f, e in form.errors.items()),
+        )
+    return redirect("access:mine")
+
+
+@login_required
+@require_POST
+def break_glass_review(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _or_404(lambda: selectors.break_glass_review_get(actor=request.user, pk=pk))
+    try:
+        services.break_glass_review(
+            actor=request.user,
+            review=review,
+            outcome=request.POST.get("outcome", ""),
+            note=request.POST.get("note", ""),
+        )
+        messages.success(request, "Break-glass use reviewed.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("access:inbox")
 
 
 @login_required
@@ -191,7 +263,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "access/inbox.html",
-        {"pending": pending[:200], "verdicts": Approval.Verdict.choices},
+        {
+            "pending": pending[:200],
+            "verdicts": Approval.Verdict.choices,
+            "break_glass": selectors.break_glass_open_reviews(actor=request.user)[:200],
+        },
         status=status,
     )
 

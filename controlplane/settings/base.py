@@ -187,6 +187,9 @@ ADMINS = [parseaddr(a) for a in env.list("ADMINS", default=[])]
 
 # Access: how long approvers have to act on a request before it expires.
 ACCESS_REQUEST_RESPONSE_HOURS = env.int("ACCESS_REQUEST_RESPONSE_HOURS", default=72)
+# Break-glass: the longest emergency grant, and how long owners have to review its use.
+BREAK_GLASS_MAX_HOURS = env.int("BREAK_GLASS_MAX_HOURS", default=4)
+BREAK_GLASS_REVIEW_HOURS = env.int("BREAK_GLASS_REVIEW_HOURS", default=48)
 # The address people reach the web UI at (links in notification mails).
 STEWARD_BASE_URL = env("STEWARD_BASE_URL", default="http://127.0.0.1:8000")
 
