@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import call_command
 
+from apps.access.models import AccessRequest, RoleBinding
 from apps.audit.models import AuditEvent
 from apps.catalog.models import ClassificationSuggestion, Column, Dataset, LineageEdge
 
@@ -12,6 +13,8 @@ def _counts():
         LineageEdge.objects.count(),
         ClassificationSuggestion.objects.count(),
         AuditEvent.objects.count(),
+        RoleBinding.objects.count(),
+        AccessRequest.objects.count(),
     )
 
 
@@ -21,11 +24,15 @@ def test_seed_demo_is_idempotent(capsys):
     first = _counts()
     call_command("seed_demo")
     assert _counts() == first
-    datasets, columns, edges, suggestions, _events = first
+    datasets, columns, edges, suggestions, _events, bindings, _requests = first
     assert 35 <= datasets <= 45
     assert columns > 150
     assert edges > 10
     assert suggestions > 3
+    assert bindings == 2
+    assert list(AccessRequest.objects.values_list("status", "requester__username")) == [
+        ("pending", "ana")
+    ]
     assert Dataset.objects.filter(effective_sensitivity__isnull=True).exists()
     assert Dataset.objects.filter(effective_sensitivity__isnull=False).exists()
     assert "admin" in capsys.readouterr().out

@@ -62,6 +62,7 @@ class Command(BaseCommand):
                 edges += 1
 
         suggestions = self._suggestions(by_fqn)
+        self._access(admin, password, sources)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo catalog ready: {len(by_fqn)} datasets ({created} new), "
@@ -70,9 +71,43 @@ class Command(BaseCommand):
         )
         if admin_created:
             self.stdout.write(f"Sign in at /accounts/login/ as admin / {password}")
-            self.stdout.write(f"(also dana / {password} as a data owner, sam as a steward)")
+            self.stdout.write(
+                f"(also dana / {password} as a data owner, sam as a steward with break-glass,"
+                " ana as an analyst with a pending access request for dana to approve)"
+            )
         else:
             self.stdout.write("Sign in at /accounts/login/ as admin (existing password kept).")
+
+    def _access(self, admin: Any, password: str, sources: dict[str, DataSource]) -> None:
+        """Roles for the demo people, and one access request waiting in dana's inbox."""
+        from apps.access import services as access
+        from apps.access.models import AccessRequest, Role, RoleBinding
+
+        ana, _ = self._user("ana", password, first_name="Ana", last_name="Analyst")
+        sam = get_user_model().objects.get(username="sam")
+        first_source = next(iter(sorted(sources)))
+        for role, user, source in (
+            ("analyst", ana, sources[first_source]),
+            ("break_glass", sam, None),
+        ):
+            if not RoleBinding.objects.filter(role__key=role, user=user).exists():
+                access.role_binding_create(
+                    actor=admin, role=Role.objects.get(key=role), user=user, source=source
+                )
+        wanted = (
+            Dataset.objects.filter(owner__username="dana", removed_at__isnull=True)
+            .exclude(effective_sensitivity__key="public")
+            .order_by("fqn")
+            .first()
+        )
+        if wanted is not None and not AccessRequest.objects.filter(requester=ana).exists():
+            access.access_request_create(
+                actor=ana,
+                dataset=wanted,
+                access="read",
+                purpose="Quarterly churn analysis for the board deck",
+                duration_seconds=86400,
+            )
 
     def _user(
         self, username: str, password: str, *, superuser: bool = False, **names: str
