@@ -64,6 +64,11 @@ def snapshot_invalidate() -> None:
         _version["generation"] += 1
 
 
+def snapshot_generation() -> int:
+    """Bumped by every ``snapshot_invalidate``: caches of the snapshot compare it."""
+    return _version["generation"]
+
+
 def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine, str, int]:
     """This thread's engine, rebuilt when the snapshot is older than the refresh interval.
 

@@ -5,12 +5,18 @@ invalid one is 401, one without the scope 403, a malformed body 400; an engine o
 failure is a deny (``decision: false`` with its reason code), never a 500.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.http import HttpResponse, HttpResponseBase
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.cache import get_conditional_response
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +24,7 @@ from rest_framework.views import APIView
 from apps.core.api.schema import error_responses
 from apps.core.errors import ValidationFailed
 from apps.decisions.api.authentication import BearerCredentialAuthentication, HasScope
+from apps.decisions.bundles import bundle_get
 from apps.decisions.models import ServiceCredential
 from apps.decisions.services import SEMANTICS, Decision, decision_evaluate, decision_evaluate_many
 
@@ -179,3 +186,46 @@ class ConfigurationApi(APIView):
                 "access_evaluations_endpoint": base + reverse("access-evaluations"),
             }
         )
+
+
+class _FirstRenderer(BaseContentNegotiation):
+    """Ignore ``Accept``: the endpoint answers a tarball (or a JSON error) whatever is asked."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        first = next(iter(renderers))
+        return first, first.media_type
+
+
+class BundleDownloadApi(APIView):
+    """An OPA bundle (policy + governance snapshot) for edge agents; ``If-None-Match`` → 304.
+
+    Needs a service credential with ``bundles:read``."""
+
+    authentication_classes = [BearerCredentialAuthentication]
+    permission_classes = [HasScope]
+    required_scope = ServiceCredential.Scope.BUNDLES
+    content_negotiation_class = _FirstRenderer
+
+    @extend_schema(
+        operation_id="bundle_download",
+        tags=TAGS,
+        responses={
+            (200, "application/gzip"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The bundle; `ETag` is its quoted revision."
+            ),
+            304: OpenApiResponse(description="`If-None-Match` names the current revision."),
+            **error_responses(403, 404),
+        },
+    )
+    def get(self, request: Request, name: str) -> HttpResponseBase:
+        bundle = bundle_get(name=name)
+        response = HttpResponse(bundle.body, content_type="application/gzip")
+        response["ETag"] = bundle.etag
+        response["Cache-Control"] = "no-cache"  # revalidate every time: the ETag makes it cheap
+        conditional = get_conditional_response(
+            request._request, etag=bundle.etag, response=response
+        )
+        return conditional or response
+
