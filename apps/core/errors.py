@@ -48,6 +48,16 @@ class PermissionDenied(ApplicationError):
     status = 403
 
 
+class PayloadTooLarge(ApplicationError):
+    code = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(ApplicationError):
+    code = "unsupported_media_type"
+    status = 415
+
+
 class SourceUnavailable(ApplicationError):
     """A registered data source could not be reached or queried."""
 

@@ -12,7 +12,8 @@ class ServiceCredential(models.Model):
 
     class Scope(models.TextChoices):
         EVALUATE = "decisions:evaluate"
-        BUNDLES = "bundles:read"  # OPA agents pulling policy bundles (next slice)
+        BUNDLES = "bundles:read"  # OPA agents pulling policy bundles
+        LOG = "decisions:log"  # OPA agents uploading their decision logs
 
     name = models.CharField(max_length=100, unique=True)
     prefix = models.CharField(max_length=16, unique=True)

@@ -156,7 +156,9 @@ def _shape(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _interpret(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
+def decision_from_result(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
+    """(allow, reasons, obligations) from a ``decision`` value; anything but a well-formed
+    object is a deny with ``policy_undefined`` / ``policy_malformed``."""
     if raw is None:
         return False, ["policy_undefined"], {}
     if (
@@ -171,7 +173,9 @@ def _interpret(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
 
 def _decide(engine: Any, policy_input: dict[str, Any], revision: str, version: int) -> Decision:
     try:
-        allow, reasons, obligations = _interpret(engine.evaluate(DECISION_QUERY, policy_input))
+        allow, reasons, obligations = decision_from_result(
+            engine.evaluate(DECISION_QUERY, policy_input)
+        )
     except EngineError:
         allow, reasons, obligations = False, ["engine_error"], {}
     return Decision(

@@ -175,6 +175,8 @@ DECISION_DEFAULT_CLEARANCE = env("DECISION_DEFAULT_CLEARANCE", default="internal
 POLICIES_DIR = env("POLICIES_DIR", default=str(BASE_DIR / "policies"))
 # "compiled" (regorus RVM, default) or "interpreter" (regorus Engine): see bench/decisions.py.
 DECISION_ENGINE = env("DECISION_ENGINE", default="compiled")
+# An OPA decision-log upload (POST /logs) may inflate to at most this many bytes (gzip bombs).
+DECISION_LOG_MAX_BYTES = env.int("DECISION_LOG_MAX_BYTES", default=5 * 1024 * 1024)
 # How old the governance snapshot a decision reads may be (each worker thread rebuilds it).
 DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=1.0)
 

@@ -96,6 +96,7 @@ _ERROR_DESCRIPTIONS = {
     404: "No such object, or not visible to the caller (`not_found`).",
     409: "Conflicts with the current state (e.g. `duplicate_fqn`).",
     413: "Request body too large (`payload_too_large`).",
+    415: "Unsupported body encoding (`unsupported_media_type`, `unsupported_content_encoding`).",
 }
 
 

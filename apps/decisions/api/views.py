@@ -25,6 +25,7 @@ from apps.core.api.schema import error_responses
 from apps.core.errors import ValidationFailed
 from apps.decisions.api.authentication import BearerCredentialAuthentication, HasScope
 from apps.decisions.bundles import bundle_get
+from apps.decisions.decision_logs import decision_log_ingest
 from apps.decisions.models import ServiceCredential
 from apps.decisions.services import SEMANTICS, Decision, decision_evaluate, decision_evaluate_many
 
@@ -229,3 +230,25 @@ class BundleDownloadApi(APIView):
         )
         return conditional or response
 
+
+class DecisionLogUploadApi(APIView):
+    """OPA decision-log uploads (a JSON array of decision events, gzip or plain) into the audit
+    log. Needs a service credential with ``decisions:log``; 204 when every event is recorded."""
+
+    authentication_classes = [BearerCredentialAuthentication]
+    permission_classes = [HasScope]
+    required_scope = ServiceCredential.Scope.LOG
+
+    @extend_schema(
+        operation_id="decision_log_upload",
+        tags=TAGS,
+        request={"application/json": {"type": "array", "items": {"type": "object"}}},
+        responses={204: None, **error_responses(400, 403, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        decision_log_ingest(
+            caller=request.user,
+            body=request.body,
+            content_encoding=request.headers.get("Content-Encoding", ""),
+        )
+        return Response(status=204)
