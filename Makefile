@@ -6,10 +6,13 @@ PYTHON ?= python3
 
 .PHONY: run test lint typecheck check services browser bench-catalog bench-audit
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	@# The real OPA engine (Go, through ctypes) behind tests/opa_server.py. Its metadata asks for
+	@# Python >= 3.14, but the wheel has no Python ABI and runs on 3.11; pinned, tests only.
+	$(VENV)/bin/pip install -q --ignore-requires-python opa-golib-python-bindings==0.4.4
 	touch $@
 
 ## run: the control plane on http://127.0.0.1:$${PORT:-8000}, SQLite, embedded Celery, demo data

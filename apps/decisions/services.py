@@ -22,6 +22,7 @@ from apps.audit.services import Entry, Target, audit_record_committed_many
 from apps.core.errors import ServiceUnavailable, ValidationFailed
 from apps.decisions.engines import EngineError
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
+from apps.decisions.engines.opa import OpaEngine, opa_engine
 from apps.decisions.policies import policy_files
 from apps.decisions.snapshot import build_snapshot
 
@@ -69,12 +70,19 @@ def snapshot_generation() -> int:
     return _version["generation"]
 
 
-def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine, str, int]:
+def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int]:
     """This thread's engine, rebuilt when the snapshot is older than the refresh interval.
 
     (Incremental snapshot updates are the next slice; today a change is visible within
-    ``DECISION_SNAPSHOT_REFRESH_SECONDS``.)
+    ``DECISION_SNAPSHOT_REFRESH_SECONDS``.) With ``DECISION_ENGINE=opa`` it is the process's
+    client for the OPA server at ``OPA_URL``, which holds the snapshot itself (from our bundle)
+    and reports the revision with each answer.
     """
+    if settings.DECISION_ENGINE == "opa":
+        engine = opa_engine(
+            settings.OPA_URL, timeout=settings.OPA_TIMEOUT_SECONDS, token=settings.OPA_TOKEN
+        )
+        return engine, "", 0
     refresh = settings.DECISION_SNAPSHOT_REFRESH_SECONDS
     if (
         _state.engine is None
@@ -173,9 +181,11 @@ def decision_from_result(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
 
 def _decide(engine: Any, policy_input: dict[str, Any], revision: str, version: int) -> Decision:
     try:
-        allow, reasons, obligations = decision_from_result(
-            engine.evaluate(DECISION_QUERY, policy_input)
-        )
+        if isinstance(engine, OpaEngine):  # remote: the revision is the bundle OPA evaluated
+            raw, revision = engine.evaluate_with_revision(DECISION_QUERY, policy_input)
+        else:
+            raw = engine.evaluate(DECISION_QUERY, policy_input)
+        allow, reasons, obligations = decision_from_result(raw)
     except EngineError:
         allow, reasons, obligations = False, ["engine_error"], {}
     return Decision(

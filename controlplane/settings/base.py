@@ -173,8 +173,14 @@ AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "aud
 DECISION_DEFAULT_CLEARANCE = env("DECISION_DEFAULT_CLEARANCE", default="internal")
 # Where the Rego lives (policies/ in this repository).
 POLICIES_DIR = env("POLICIES_DIR", default=str(BASE_DIR / "policies"))
-# "compiled" (regorus RVM, default) or "interpreter" (regorus Engine): see bench/decisions.py.
+# "compiled" (regorus RVM, default) or "interpreter" (regorus Engine), see bench/decisions.py;
+# or "opa": ask the OPA server at OPA_URL, which pulls /bundles/steward.tar.gz (deploy/opa/).
 DECISION_ENGINE = env("DECISION_ENGINE", default="compiled")
+OPA_URL = env("OPA_URL", default="http://127.0.0.1:8181")
+# Connect and read timeout for each OPA query; past it the decision is a deny (engine_error).
+OPA_TIMEOUT_SECONDS = env.float("OPA_TIMEOUT_SECONDS", default=0.5)
+# Bearer token, when the OPA server runs with --authentication=token.
+OPA_TOKEN = env("OPA_TOKEN", default="")
 # An OPA decision-log upload (POST /logs) may inflate to at most this many bytes (gzip bombs).
 DECISION_LOG_MAX_BYTES = env.int("DECISION_LOG_MAX_BYTES", default=5 * 1024 * 1024)
 # How old the governance snapshot a decision reads may be (each worker thread rebuilds it).
