@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from apps.core.schedules import ensure_interval_tasks
+
 SCHEDULES = {
     # name: (task, every, period)
     "access: close expired grants": ("apps.access.tasks.grants_close_expired_task", 30, "seconds"),
@@ -16,10 +18,4 @@ SCHEDULES = {
 
 def ensure_schedules(**kwargs: Any) -> None:
     """post_migrate: add missing schedules; never overwrite one an admin has changed."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    for name, (task, every, period) in SCHEDULES.items():
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
-        interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
-        PeriodicTask.objects.create(name=name, task=task, interval=interval)
+    ensure_interval_tasks(SCHEDULES)

@@ -49,13 +49,15 @@ def request_inbox(*, actor: Any) -> QuerySet[AccessRequest]:
     pending = _narrow(pending, actor, permissions.ACCESS_APPROVE, "dataset__")
     return (
         pending.exclude(approvals__approver=actor)
-        .select_related("dataset", "requester")
+        .select_related("dataset", "requester", "grant")
         .order_by("respond_by", "id")
     )
 
 
 def request_mine(*, actor: Any) -> QuerySet[AccessRequest]:
-    return AccessRequest.objects.filter(requester=actor).select_related("dataset")
+    return AccessRequest.objects.filter(requester=actor).select_related(
+        "dataset", "requester", "grant"
+    )
 
 
 def request_get(*, actor: Any, pk: int) -> AccessRequest:

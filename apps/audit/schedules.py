@@ -4,6 +4,8 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.schedules import ensure_interval_tasks
+
 SCHEDULES = {
     # name: (task, every, period)
     "audit: seal pending entries": ("apps.audit.tasks.audit_seal_task", 1, "seconds"),
@@ -19,10 +21,4 @@ SCHEDULES = {
 
 def ensure_schedules(**kwargs: Any) -> None:
     """post_migrate: add missing schedules; never overwrite one an admin has changed."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    for name, (task, every, period) in SCHEDULES.items():
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
-        interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
-        PeriodicTask.objects.create(name=name, task=task, interval=interval)
+    ensure_interval_tasks(SCHEDULES)

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access import permissions, selectors, services
-from apps.access.models import AccessRequest, Approval, Grant, Role, RoleBinding
+from apps.access.models import AccessRequest, Approval, Role, RoleBinding
 from apps.catalog.models import Dataset, DataSource
 from apps.core.api.schema import (
     PAGE_PARAMETERS,
@@ -57,8 +57,9 @@ class AccessRequestSerializer(ApiSerializer):
     grant_id = serializers.SerializerMethodField()
 
     def get_grant_id(self, obj: AccessRequest) -> int | None:
-        grant = Grant.objects.filter(request=obj).values_list("id", flat=True).first()
-        return grant
+        # (querysets select_related("grant"); a request without one has no grant attribute)
+        grant = getattr(obj, "grant", None)
+        return grant.pk if grant is not None else None
 
 
 class GrantSerializer(ApiSerializer):
