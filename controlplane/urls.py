@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/v1/", include("apps.audit.api.urls")),
     path("api/v1/", include("apps.access.api.urls")),
     path("access/", include("apps.access.urls")),
+    path("reviews/", include("apps.reviews.urls")),
+    path("api/v1/", include("apps.reviews.api.urls")),
     path("", include("apps.decisions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -19,6 +19,7 @@ ACCESS_APPROVE = "access.approve"  # approve access requests in scope (fallback 
 ACCESS_REVOKE = "access.revoke"  # revoke grants in scope
 ACCESS_BREAK_GLASS = "access.break_glass"  # grant oneself emergency access
 ROLES_MANAGE = "roles.manage"  # create roles and bindings
+REVIEWS_MANAGE = "reviews.manage"  # start access review campaigns, schedule them
 AUDIT_READ = "audit.read"
 INCIDENTS_MANAGE = "incidents.manage"
 
@@ -31,6 +32,7 @@ ALL = {
     ACCESS_REVOKE: "Revoke access grants in scope",
     ACCESS_BREAK_GLASS: "Use break-glass emergency access",
     ROLES_MANAGE: "Manage roles and role bindings",
+    REVIEWS_MANAGE: "Run access review campaigns",
     AUDIT_READ: "Read the audit log",
     INCIDENTS_MANAGE: "Manage breach incidents",
 }

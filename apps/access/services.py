@@ -237,18 +237,34 @@ def role_binding_delete(*, actor: Any, binding: RoleBinding) -> None:
     _require(
         actor, permissions.ROLES_MANAGE, "Managing role bindings needs the roles.manage permission."
     )
-    binding = RoleBinding.objects.select_for_update().filter(pk=binding.pk).first()  # type: ignore[assignment]
-    if binding is None:
+    if not role_binding_remove(binding_id=binding.pk, actor=actor):
         raise NotFound("That role binding no longer exists.", code="not_found")
+
+
+def role_binding_remove(*, binding_id: int, actor: Any, reason: str = "") -> bool:
+    """Delete a binding whoever may do so decided to remove (``role_binding_delete`` checks
+    roles.manage; an access review checks its reviewer). False when it was already gone."""
+    binding = (
+        RoleBinding.objects.select_for_update(of=("self",))
+        .select_related("role", "user", "group", "credential", "source", "dataset")
+        .filter(pk=binding_id)
+        .first()
+    )
+    if binding is None:
+        return False
+    changes = _binding_changes(binding)
+    if reason:
+        changes["reason"] = reason.strip()[:NOTE_MAX]
     audit_record(
         actor=actor,
         action="access.binding.delete",
         target=binding,
-        changes=_binding_changes(binding),
+        changes=changes,
         scope=binding.dataset or binding.source or binding,
     )
     binding.delete()
     _changed()
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -654,11 +670,16 @@ def grant_revoke(*, actor: Any, grant: Grant, reason: str = "") -> Grant:
             f"Only the holder, owners, stewards and revokers of {locked.dataset.fqn} may revoke it.",
             code="not_a_revoker",
         )
-    now = timezone.now()
     if locked.revoked_at is not None:
         raise Conflict("This grant is already revoked.", code="grant_not_active")
-    if locked.expires_at <= now:
+    if locked.expires_at <= timezone.now():
         raise Conflict("This grant has already expired.", code="grant_not_active")
+    _end_grant(locked, actor=actor, reason=reason)
+    return locked
+
+
+def _end_grant(locked: Grant, *, actor: Any, reason: str) -> None:
+    now = timezone.now()
     locked.revoked_at = now
     locked.revoked_by = actor
     locked.closed_at = now
@@ -671,7 +692,22 @@ def grant_revoke(*, actor: Any, grant: Grant, reason: str = "") -> Grant:
         scope=locked.dataset,
     )
     _changed()
-    return locked
+
+
+def grant_end_for_review(*, grant_id: int, actor: Any, reason: str) -> bool:
+    """End a grant an access review decided to revoke (the review checked who may decide;
+    ``actor`` is None when the review's due date did). Runs in the review's transaction.
+    False when the grant had already ended."""
+    locked = (
+        Grant.objects.select_for_update(of=("self",))
+        .select_related("dataset", "user")
+        .filter(pk=grant_id)
+        .first()
+    )
+    if locked is None or locked.revoked_at is not None or locked.expires_at <= timezone.now():
+        return False
+    _end_grant(locked, actor=actor, reason=reason)
+    return True
 
 
 def grants_close_expired(*, now: dt.datetime | None = None, batch: int = 500) -> int:

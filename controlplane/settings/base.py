@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "apps.classification",
     "apps.catalog",
     "apps.access",
+    "apps.reviews",
     "apps.ui",
 ]
 
@@ -198,6 +199,8 @@ ACCESS_REQUEST_RESPONSE_HOURS = env.int("ACCESS_REQUEST_RESPONSE_HOURS", default
 # Break-glass: the longest emergency grant, and how long owners have to review its use.
 BREAK_GLASS_MAX_HOURS = env.int("BREAK_GLASS_MAX_HOURS", default=4)
 BREAK_GLASS_REVIEW_HOURS = env.int("BREAK_GLASS_REVIEW_HOURS", default=48)
+# Access reviews: reviewers with items still open are reminded this long before the due date.
+REVIEW_REMINDER_HOURS = env.int("REVIEW_REMINDER_HOURS", default=72)
 # The address people reach the web UI at (links in notification mails).
 STEWARD_BASE_URL = env("STEWARD_BASE_URL", default="http://127.0.0.1:8000")
 

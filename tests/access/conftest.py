@@ -14,8 +14,10 @@ def ensure_builtin_roles() -> None:
     """Transactional tests flush the migration-seeded roles; put them back (the migration's
     own function, idempotent)."""
     if not Role.objects.filter(builtin=True).exists():
-        migration = importlib.import_module("apps.access.migrations.0002_builtin_roles")
-        migration.create(django_apps, None)
+        importlib.import_module("apps.access.migrations.0002_builtin_roles").create(
+            django_apps, None
+        )
+        importlib.import_module("apps.access.migrations.0004_reviews_manage").add(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

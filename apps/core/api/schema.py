@@ -11,7 +11,7 @@
 - Pages: list endpoints answer ``{"count", "next", "previous", "results"}``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
@@ -139,11 +139,14 @@ def paginated_response(
     view: APIView,
     queryset: Any,
     serializer_class: type[serializers.Serializer],
+    context_for: Callable[[list[Any]], dict[str, Any]] | None = None,
 ) -> Response:
-    """One page of ``queryset`` (``?page=``, ``?page_size=``) serialized by ``serializer_class``."""
+    """One page of ``queryset`` (``?page=``, ``?page_size=``) serialized by ``serializer_class``
+    (with ``context_for(page)`` added to its context: reads for the whole page at once)."""
     paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    data = serializer_class(page, many=True, context={"request": request}).data
+    page = list(paginator.paginate_queryset(queryset, request, view=view) or [])
+    context = {"request": request, **(context_for(page) if context_for else {})}
+    data = serializer_class(page, many=True, context=context).data
     return paginator.get_paginated_response(data)
 
 
