@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck check services browser bench-catalog bench-audit
+.PHONY: run test lint typecheck check services browser bench-catalog bench-audit bench-reviews
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,6 @@ bench-catalog: $(VENV)/.installed services
 
 bench-audit: $(VENV)/.installed services
 	$(PY) bench/audit_log.py
+
+bench-reviews: $(VENV)/.installed services
+	$(PY) bench/review_campaign.py
