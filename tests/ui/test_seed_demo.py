@@ -4,6 +4,7 @@ from django.core.management import call_command
 from apps.access.models import AccessRequest, RoleBinding
 from apps.audit.models import AuditEvent
 from apps.catalog.models import ClassificationSuggestion, Column, Dataset, LineageEdge
+from apps.reviews.models import ReviewItem
 
 
 def _counts():
@@ -15,6 +16,7 @@ def _counts():
         AuditEvent.objects.count(),
         RoleBinding.objects.count(),
         AccessRequest.objects.count(),
+        ReviewItem.objects.count(),
     )
 
 
@@ -24,7 +26,7 @@ def test_seed_demo_is_idempotent(capsys):
     first = _counts()
     call_command("seed_demo")
     assert _counts() == first
-    datasets, columns, edges, suggestions, _events, bindings, _requests = first
+    datasets, columns, edges, suggestions, _events, bindings, _requests, _items = first
     assert 35 <= datasets <= 45
     assert columns > 150
     assert edges > 10
@@ -32,6 +34,10 @@ def test_seed_demo_is_idempotent(capsys):
     assert bindings == 2
     assert list(AccessRequest.objects.values_list("status", "requester__username")) == [
         ("pending", "ana")
+    ]
+    assert sorted(ReviewItem.objects.values_list("principal", "reviewer__username")) == [
+        ("user:ana", "admin"),  # the source's owner
+        ("user:sam", "dana"),
     ]
     assert Dataset.objects.filter(effective_sensitivity__isnull=True).exists()
     assert Dataset.objects.filter(effective_sensitivity__isnull=False).exists()

@@ -63,6 +63,7 @@ class Command(BaseCommand):
 
         suggestions = self._suggestions(by_fqn)
         self._access(admin, password, sources)
+        self._review(admin)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo catalog ready: {len(by_fqn)} datasets ({created} new), "
@@ -73,7 +74,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Sign in at /accounts/login/ as admin / {password}")
             self.stdout.write(
                 f"(also dana / {password} as a data owner, sam as a steward with break-glass,"
-                " ana as an analyst with a pending access request for dana to approve)"
+                " ana as an analyst with a pending access request for dana to approve; dana"
+                " also has access review items at /reviews/)"
             )
         else:
             self.stdout.write("Sign in at /accounts/login/ as admin (existing password kept).")
@@ -108,6 +110,19 @@ class Command(BaseCommand):
                 purpose="Quarterly churn analysis for the board deck",
                 duration_seconds=86400,
             )
+
+    def _review(self, admin: Any) -> None:
+        """An open access review campaign over the demo role bindings: the source owner (admin)
+        reviews ana's, and dana, the fallback reviewer, sam's global break-glass role."""
+        from apps.reviews import services as reviews
+        from apps.reviews.models import Campaign
+
+        if Campaign.objects.exists():
+            return
+        campaign = reviews.campaign_start(
+            actor=admin, name="Quarterly access review (demo)", fallback_reviewer="dana"
+        )
+        reviews.campaign_generate(campaign_id=campaign.pk)  # the task that follows finds it done
 
     def _user(
         self, username: str, password: str, *, superuser: bool = False, **names: str
