@@ -5,11 +5,11 @@ system (``actor=None``). An unreachable source is retried with backoff, at most 
 the services lock the source row themselves, so a retry never interleaves with another run.
 """
 
-from celery import shared_task
+from celery import chain, shared_task
 
 from apps.catalog.models import DataSource
 from apps.catalog.services.scanning import source_scan
-from apps.catalog.services.sync import source_sync
+from apps.catalog.services.sync import source_sync, sources_due_for_refresh
 from apps.core.errors import SourceUnavailable
 
 _RETRY = {
@@ -37,3 +37,13 @@ def source_scan_task(source_id: int) -> None:
     if source is None:
         return
     source_scan(actor=None, source=source)
+
+
+@shared_task(acks_late=True)
+def sources_refresh_task() -> int:
+    """Beat: queue a sync then a scan of every source not synced within CATALOG_REFRESH_HOURS
+    (a source still unreachable is simply due again next time)."""
+    due = sources_due_for_refresh()
+    for source_id in due:
+        chain(source_sync_task.si(source_id), source_scan_task.si(source_id)).delay()
+    return len(due)

@@ -194,6 +194,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="steward@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [parseaddr(a) for a in env.list("ADMINS", default=[])]
 
+# Catalog: PostgreSQL sources are synced and then scanned for personal data when their last
+# sync is older than this (a beat task checks hourly); 0 turns the periodic refresh off.
+CATALOG_REFRESH_HOURS = env.int("CATALOG_REFRESH_HOURS", default=24)
+
 # Access: how long approvers have to act on a request before it expires.
 ACCESS_REQUEST_RESPONSE_HOURS = env.int("ACCESS_REQUEST_RESPONSE_HOURS", default=72)
 # Break-glass: the longest emergency grant, and how long owners have to review its use.

@@ -134,3 +134,28 @@ def test_tasks_retry_only_an_unreachable_source_with_backoff_and_a_cap(task):
     assert task.autoretry_for == (SourceUnavailable,)
     assert task.retry_backoff is True
     assert task.max_retries == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_periodic_refresh_syncs_then_scans_sources_that_are_due(worker, admin, source):
+    import datetime as dt
+
+    from django.test import override_settings
+    from django.utils import timezone
+
+    services.source_create(actor=admin, name="lake", kind="s3")  # cannot be synced: never due
+    services.source_create(actor=admin, name="nohost", kind="postgres")  # nothing to reach
+    assert services.sources_due_for_refresh() == [source.pk]
+
+    tasks.sources_refresh_task.delay()  # (no result backend: watch the source instead)
+    assert _wait_until(
+        lambda: DataSource.objects.filter(pk=source.pk, last_scanned_at__isnull=False).exists()
+    )
+    source.refresh_from_db()
+    assert source.last_synced_at <= source.last_scanned_at
+    assert source.last_sync_summary["datasets"]["created"] == 5
+    assert services.sources_due_for_refresh() == []  # synced just now
+    later = timezone.now() + dt.timedelta(hours=25)
+    assert services.sources_due_for_refresh(now=later) == [source.pk]
+    with override_settings(CATALOG_REFRESH_HOURS=0):
+        assert services.sources_due_for_refresh(now=later) == []

@@ -17,7 +17,7 @@ from apps.catalog.services.lineage import (
 from apps.catalog.services.scanning import source_scan, source_scan_request
 from apps.catalog.services.sources import source_create, source_password, source_update
 from apps.catalog.services.suggestions import suggestion_accept, suggestion_reject
-from apps.catalog.services.sync import source_sync, source_sync_request
+from apps.catalog.services.sync import source_sync, source_sync_request, sources_due_for_refresh
 
 __all__ = [
     "UNSET",
@@ -38,6 +38,7 @@ __all__ = [
     "source_sync",
     "source_sync_request",
     "source_update",
+    "sources_due_for_refresh",
     "suggestion_accept",
     "suggestion_reject",
 ]

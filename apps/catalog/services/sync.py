@@ -6,6 +6,7 @@ Only structural fields are written (kind, type, nullability, ordinal, ``removed_
 stewards set (descriptions, owners, classifications) is never touched.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from psycopg import sql
 
@@ -332,3 +334,19 @@ def source_sync_request(*, actor: Any, source: DataSource) -> None:
         audit_record(actor=actor, action="catalog.source.sync_requested", target=source)
         source_id = source.pk
         transaction.on_commit(lambda: source_sync_task.delay(source_id))
+
+
+def sources_due_for_refresh(*, now: dt.datetime | None = None) -> list[int]:
+    """PostgreSQL sources (with a host to reach) not synced within ``CATALOG_REFRESH_HOURS``:
+    the periodic refresh syncs, then scans, each of them. Empty when the setting is 0."""
+    hours = settings.CATALOG_REFRESH_HOURS
+    if hours <= 0:
+        return []
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=hours)
+    return list(
+        DataSource.objects.filter(kind=DataSource.Kind.POSTGRES)
+        .exclude(host="")
+        .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lte=cutoff))
+        .order_by("last_synced_at", "pk")
+        .values_list("pk", flat=True)
+    )
