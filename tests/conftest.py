@@ -56,7 +56,18 @@ def real_worker(transactional_db):
     from celery.contrib.testing.worker import start_worker
 
     from controlplane.celery import app
+    from tests.workers import broker_reset
 
-    app.control.purge()  # messages left by an earlier, interrupted run
+    broker_reset()  # messages left by an earlier, interrupted run, queued or unacknowledged
     with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=30) as w:
         yield w
+
+
+@pytest.fixture
+def worker_processes(transactional_db, tmp_path):
+    """Real ``celery worker`` processes a test starts, SIGKILLs and replaces (tests/workers.py);
+    all are killed, and the test broker emptied, when the test ends."""
+    from tests.workers import WorkerProcesses
+
+    with WorkerProcesses(log_dir=tmp_path) as workers:
+        yield workers

@@ -1,8 +1,10 @@
 """Access housekeeping on Celery beat: close expired grants, expire unanswered requests,
 escalate unreviewed break-glass use.
 
-Both are idempotent (each row is claimed with ``SKIP LOCKED`` and changed once) and
-``acks_late``: a worker killed mid-run leaves the rest for the next run, never a duplicate.
+All are idempotent (each row is claimed with ``SKIP LOCKED`` and changed once, in the same
+transaction as its audit entry) and ``acks_late``: a worker killed mid-run leaves its message
+unacknowledged, the broker hands it to another worker after the visibility timeout, and that
+run does the rest, never anything twice (tests/access/test_worker_killed.py).
 """
 
 from celery import shared_task
@@ -11,8 +13,8 @@ from apps.access.services import break_glass_escalate, grants_close_expired, req
 
 
 @shared_task(acks_late=True)
-def grants_close_expired_task() -> int:
-    return grants_close_expired()
+def grants_close_expired_task(batch: int = 500) -> int:
+    return grants_close_expired(batch=batch)
 
 
 @shared_task(acks_late=True)

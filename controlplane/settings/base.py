@@ -149,7 +149,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+
+
+def redis_transport_options(visibility_timeout: int) -> dict[str, object]:
+    """Redis broker options. A task a worker took but never acknowledged (``acks_late``: the
+    worker died mid-task) goes back on the queue ``visibility_timeout`` seconds after it was
+    taken. Keep it longer than the longest task and the longest retry countdown, or such a task
+    also starts on a second worker; a shorter one only makes recovery after a crash faster."""
+    return {
+        "visibility_timeout": visibility_timeout,
+        # How often workers look for such tasks: kombu's default, every 100 s, suits the
+        # default hour; a short timeout needs a sweep about as often as it expires.
+        "unacked_restore_interval": max(1, min(10, visibility_timeout // 10)),
+        "unacked_restore_throttle": 1 if visibility_timeout < 600 else 10,
+    }
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options(
+    env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+)
 
 # How many values per column the PII scanner samples (bounded: never a full table read).
 PII_SAMPLE_ROWS = env.int("PII_SAMPLE_ROWS", default=200)

@@ -1,7 +1,7 @@
 """Test settings: real Postgres and Redis on 127.0.0.1 (standard ports)."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, redis_transport_options
 
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -13,6 +13,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/steward")
 }
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+# A task whose worker was killed comes back within seconds (tests/workers.py). Still longer than
+# any task or countdown in the tests, which would otherwise also start again while running.
+CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options(
+    env.int("CELERY_VISIBILITY_TIMEOUT", default=10)
+)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
