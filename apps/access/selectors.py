@@ -105,13 +105,11 @@ def break_glass_open_reviews(*, actor: Any) -> QuerySet[BreakGlassReview]:
 
 
 def break_glass_review_get(*, actor: Any, pk: int) -> BreakGlassReview:
-    review = (
-        _narrow(
-            BreakGlassReview.objects.all(), actor, permissions.ACCESS_REVOKE, "grant__dataset__"
-        )
-        .select_related("grant__dataset", "grant__user")
-        .filter(pk=pk)
-        .first()
+    """A follow-up ``actor`` may review, or the one about their own use (which they may see,
+    like their own grant, but not review); else 404."""
+    reviews = BreakGlassReview.objects.select_related("grant__dataset", "grant__user").filter(pk=pk)
+    review = reviews.filter(grant__user_id=actor.pk).first() or (
+        _narrow(reviews, actor, permissions.ACCESS_REVOKE, "grant__dataset__").first()
     )
     if review is None:
         raise NotFound("No such break-glass review.")

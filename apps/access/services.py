@@ -880,7 +880,9 @@ def break_glass_review(
         and grant.revoked_at is None
         and grant.expires_at > timezone.now()
     ):
-        grant_revoke(actor=actor, grant=grant, reason="break-glass use judged unjustified")
+        locked.grant = grant_revoke(
+            actor=actor, grant=grant, reason="break-glass use judged unjustified"
+        )
     return locked
 
 

@@ -137,6 +137,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SourceKindEnum": "apps.catalog.models.DataSource.Kind",
         "DatasetKindEnum": "apps.catalog.models.Dataset.Kind",
+        "AccessLevelEnum": "apps.access.models.AccessLevel",
+        "BreakGlassOutcomeEnum": "apps.access.models.BreakGlassReview.Outcome",
     },
 }
 

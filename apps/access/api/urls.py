@@ -19,6 +19,17 @@ urlpatterns = [
     ),
     path("access/grants/", views.GrantsApi.as_view(), name="grants"),
     path("access/grants/<int:pk>/revoke/", views.GrantRevokeApi.as_view(), name="grant-revoke"),
+    path("access/break-glass/", views.BreakGlassOpenApi.as_view(), name="break-glass"),
+    path(
+        "access/break-glass/reviews/",
+        views.BreakGlassReviewsApi.as_view(),
+        name="break-glass-reviews",
+    ),
+    path(
+        "access/break-glass/reviews/<int:pk>/",
+        views.BreakGlassReviewApi.as_view(),
+        name="break-glass-review",
+    ),
     path("access/roles/", views.RolesApi.as_view(), name="roles"),
     path("access/bindings/", views.RoleBindingsApi.as_view(), name="bindings"),
     path("access/bindings/<int:pk>/", views.RoleBindingApi.as_view(), name="binding"),

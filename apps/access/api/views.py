@@ -1,4 +1,4 @@
-"""REST API for access: requests and approvals, grants, roles and role bindings.
+"""REST API for access: requests and approvals, grants, break-glass, roles and role bindings.
 
 Like the catalog API: each operation validates strictly, resolves what it names (unknown or
 invisible objects are 404, unknown keys in a body 400 with a stable code), calls one service,
@@ -17,7 +17,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.access import permissions, selectors, services
-from apps.access.models import AccessRequest, Approval, Role, RoleBinding
+from apps.access.models import (
+    AccessLevel,
+    AccessRequest,
+    Approval,
+    BreakGlassReview,
+    Role,
+    RoleBinding,
+)
 from apps.catalog.models import Dataset, DataSource
 from apps.core.api.schema import (
     PAGE_PARAMETERS,
@@ -75,6 +82,32 @@ class GrantSerializer(ApiSerializer):
     expires_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class BreakGlassFollowUpSerializer(ApiSerializer):
+    """The follow-up review a break-glass grant opens (without the grant)."""
+
+    id = serializers.IntegerField()
+    justification = serializers.CharField()
+    due_at = serializers.DateTimeField(help_text="Escalated to ADMINS if not reviewed by then.")
+    escalated_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.CharField(
+        allow_null=True, help_text="justified or unjustified; null until reviewed."
+    )
+    note = serializers.CharField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", allow_null=True)
+
+    def to_representation(self, instance: BreakGlassReview) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["outcome"] = data["outcome"] or None
+        return data
+
+
+class BreakGlassReviewSerializer(BreakGlassFollowUpSerializer):
+    """A break-glass use to review: the follow-up and the grant it is about."""
+
+    grant = GrantSerializer()
 
 
 class RoleSerializer(ApiSerializer):
@@ -271,6 +304,94 @@ class GrantRevokeApi(APIView):
             actor=request.user, grant=grant, reason=serializer.validated_data.get("reason", "")
         )
         return Response(GrantSerializer(grant).data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Break-glass
+
+
+class BreakGlassOpenApi(APIView):
+    class InputSerializer(ApiSerializer):
+        dataset = serializers.CharField(max_length=800, help_text="The dataset's FQN.")
+        access = serializers.ChoiceField(choices=AccessLevel.choices)
+        duration_seconds = serializers.IntegerField(
+            min_value=1, help_text="At most BREAK_GLASS_MAX_HOURS (4 h by default)."
+        )
+        justification = serializers.CharField(
+            help_text=f"Why this is an emergency, at least {services.JUSTIFICATION_MIN} characters."
+        )
+
+    class OutputSerializer(ApiSerializer):
+        grant = GrantSerializer(source="*")
+        review = BreakGlassFollowUpSerializer(source="follow_up")
+
+    @extend_schema(
+        operation_id="access_break_glass_open",
+        tags=TAGS,
+        description="Emergency access for a holder of the break-glass role (`access.break_glass`"
+        " in the dataset's scope): granted at once, owners alerted, and a follow-up review "
+        "opened that someone else must complete. No break-glass role: 403 `permission_denied`.",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400, 403, 404)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        grant = services.break_glass_open(
+            actor=request.user,
+            dataset=_dataset(data["dataset"]),
+            access=data["access"],
+            duration_seconds=data["duration_seconds"],
+            justification=data["justification"],
+        )
+        return Response(self.OutputSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class BreakGlassReviewsApi(APIView):
+    @extend_schema(
+        operation_id="access_break_glass_reviews_list",
+        tags=TAGS,
+        description="Unreviewed break-glass use the caller may review (owners, stewards and "
+        "revokers of the dataset; never their own), soonest due first.",
+        parameters=PAGE_PARAMETERS,
+        responses={200: paginated(BreakGlassReviewSerializer), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.break_glass_open_reviews(actor=request.user),
+            serializer_class=BreakGlassReviewSerializer,
+        )
+
+
+class BreakGlassReviewApi(APIView):
+    class InputSerializer(ApiSerializer):
+        outcome = serializers.ChoiceField(choices=BreakGlassReview.Outcome.choices)
+        note = serializers.CharField(required=False, allow_blank=True, max_length=services.NOTE_MAX)
+
+    @extend_schema(
+        operation_id="access_break_glass_review",
+        tags=TAGS,
+        description="Say whether a break-glass use was justified; `unjustified` also ends the "
+        "grant if it is still running. Your own use: 403 `self_approval`; not an owner, steward "
+        "or revoker of the dataset: 403 `not_a_reviewer`; already reviewed: 409 "
+        "`already_reviewed`.",
+        request=InputSerializer,
+        responses={200: BreakGlassReviewSerializer, **error_responses(400, 403, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        review = selectors.break_glass_review_get(actor=request.user, pk=pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.break_glass_review(
+            actor=request.user,
+            review=review,
+            outcome=serializer.validated_data["outcome"],
+            note=serializer.validated_data.get("note", ""),
+        )
+        return Response(BreakGlassReviewSerializer(review).data)
 
 
 # ---------------------------------------------------------------------------------------------
