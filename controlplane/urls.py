@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from apps.core.health import healthz, readyz
 from apps.decisions import views as decision_views
+from apps.decisions.api.packages import PolicyPackageApi, PolicyPackagesApi
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -17,6 +18,17 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("decisions/explorer/", decision_views.explorer, name="decision-explorer"),
     path("decisions/credentials/", decision_views.credentials, name="decision-credentials"),
+    path("decisions/packages/", decision_views.policy_packages, name="decision-packages"),
+    path(
+        "api/v1/decisions/packages/",
+        PolicyPackagesApi.as_view(),
+        name="decision-packages-api",
+    ),
+    path(
+        "api/v1/decisions/packages/<str:name>/",
+        PolicyPackageApi.as_view(),
+        name="decision-package-api",
+    ),
     path("api/v1/", include("apps.catalog.api.urls")),
     path("api/v1/", include("apps.classification.api.urls")),
     path("api/v1/", include("apps.audit.api.urls")),

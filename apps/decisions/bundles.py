@@ -10,10 +10,12 @@ locally. The bundle holds (OPA bundle format, https://www.openpolicyagent.org/do
   policy reads it. (A root ``/data.json`` holding ``{"steward": {"snapshot": ...}}`` would load
   the same, but the directory form says where the data goes without opening the file, and is
   what ``opa build`` emits for data under a root.)
-- the non-test ``.rego`` files of ``POLICIES_DIR`` under their relative paths.
+- the non-test ``.rego`` files of ``POLICIES_DIR`` under their relative paths, and those of
+  each policy package under ``packages/<name>/``, with the package's data at
+  ``/steward/packages/<name>/data.json`` (``data.steward.packages.<name>``).
 
-The revision is ``<policy revision>-<snapshot digest>``: it changes exactly when what OPA would
-decide from could change. The bytes are deterministic for the same content (sorted entries,
+The revision is ``<policy revision>-<data digest>`` (snapshot and packages' data): it changes
+exactly when what OPA would decide from could change. The bytes are deterministic for the same content (sorted entries,
 fixed mtimes/owners in the tar, gzip mtime 0), and the ETag is the quoted revision.
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.core.errors import NotFound
-from apps.decisions.policies import policy_files
+from apps.decisions.packages import active_policy
 from apps.decisions.services import policy_revision, snapshot_generation
 from apps.decisions.snapshot import build_snapshot
 
@@ -70,15 +72,24 @@ def _tar_gz(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def bundle_build(*, policies: dict[str, str], snapshot: dict[str, Any]) -> Bundle:
-    """The bundle for these policies and this snapshot (pure: no database, no cache)."""
-    return _build(policies, _canonical(snapshot))
+def bundle_build(
+    *,
+    policies: dict[str, str],
+    snapshot: dict[str, Any],
+    packages: dict[str, Any] | None = None,
+) -> Bundle:
+    """The bundle for these policies, this snapshot and these policy packages' data (pure: no
+    database, no cache)."""
+    return _build(policies, _canonical(snapshot), _canonical(packages or {}))
 
 
-def _build(policies: dict[str, str], data: bytes) -> Bundle:
-    revision = f"{policy_revision(policies)}-{hashlib.sha256(data).hexdigest()[:12]}"
+def _build(policies: dict[str, str], data: bytes, packages: bytes) -> Bundle:
+    digest = hashlib.sha256(data + b"\0" + packages).hexdigest()[:12]
+    revision = f"{policy_revision(policies)}-{digest}"
     manifest = {"revision": revision, "roots": [ROOT], "rego_version": 1}
     files = {"/.manifest": _canonical(manifest), f"/{SNAPSHOT_PATH}": data}
+    for name, value in json.loads(packages).items():
+        files[f"/{ROOT}/packages/{name}/data.json"] = _canonical(value)
     for path, text in policies.items():
         if path.endswith(".rego") and not path.endswith("_test.rego"):
             files[f"/{path}"] = text.encode()
@@ -114,11 +125,12 @@ def bundle_get(*, name: str) -> Bundle:
         fresh = time.monotonic() - _cache.checked_at <= settings.DECISION_SNAPSHOT_REFRESH_SECONDS
         if _cache.bundle is not None and fresh and _cache.generation == generation:
             return _cache.bundle
-        policies = policy_files()
+        active = active_policy()
         data = _canonical(build_snapshot())
-        key = (policy_revision(policies), hashlib.sha256(data).hexdigest())
+        packages = _canonical(active.data)
+        key = (active.revision, hashlib.sha256(data).hexdigest())
         if _cache.bundle is None or key != _cache.key:
-            _cache.bundle = _build(policies, data)
+            _cache.bundle = _build(active.files, data, packages)
             _cache.key = key
         _cache.checked_at = time.monotonic()
         _cache.generation = generation

@@ -40,3 +40,26 @@ class ServiceCredential(models.Model):
     @property
     def is_authenticated(self) -> bool:  # DRF's IsAuthenticated looks at request.user
         return True
+
+
+class PolicyPackage(models.Model):
+    """An admin-loaded Rego package with its own static data, deciding for the resource types
+    mapped to it (``data.steward.ext.<name>.decision``; its data at
+    ``data.steward.packages.<name>``). Loaded only after it compiles and its tests pass."""
+
+    name = models.CharField(max_length=63, unique=True)
+    files = models.JSONField(default=dict)  # relative path -> Rego text (tests included)
+    data = models.JSONField(default=dict)
+    resource_types = models.JSONField(default=list)
+    revision = models.CharField(max_length=12)
+    tests_passed = models.JSONField(default=list)
+    loaded_at = models.DateTimeField()
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

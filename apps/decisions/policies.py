@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -30,8 +31,10 @@ class PolicyTest:
     passed: bool
 
 
-def run_policy_tests(policies: Mapping[str, str]) -> list[PolicyTest]:
-    engine = RegorusEngine(policies)
+def run_policy_tests(
+    policies: Mapping[str, str], data: Mapping[str, Any] | None = None
+) -> list[PolicyTest]:
+    engine = RegorusEngine(policies, data)
     results: list[PolicyTest] = []
     for path, text in sorted(policies.items()):
         if not path.endswith("_test.rego"):

@@ -23,10 +23,10 @@ from apps.core.errors import ServiceUnavailable, ValidationFailed
 from apps.decisions.engines import EngineError
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.engines.opa import OpaEngine, opa_engine
-from apps.decisions.policies import policy_files
+from apps.decisions.packages import GOVERNANCE_QUERY, active_policy, package_queries
 from apps.decisions.snapshot import build_snapshot
 
-DECISION_QUERY = "data.steward.governance.decision"
+DECISION_QUERY = GOVERNANCE_QUERY
 
 
 @dataclass
@@ -49,6 +49,7 @@ def policy_revision(policies: dict[str, str]) -> str:
 class _State(threading.local):
     engine: RegorusEngine | CompiledRegorusEngine | None = None
     revision: str = ""
+    queries: dict[str, str] = {}  # replaced whole, never mutated
     version: int = 0
     built_at: float = 0.0
     generation: int = -1
@@ -70,65 +71,71 @@ def snapshot_generation() -> int:
     return _version["generation"]
 
 
-def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int]:
-    """This thread's engine, rebuilt when the snapshot is older than the refresh interval.
+def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str]]:
+    """This thread's engine, its policy revision, snapshot version and resource type -> query
+    map, rebuilt when the snapshot is older than the refresh interval.
 
     (Incremental snapshot updates are the next slice; today a change is visible within
     ``DECISION_SNAPSHOT_REFRESH_SECONDS``.) With ``DECISION_ENGINE=opa`` it is the process's
-    client for the OPA server at ``OPA_URL``, which holds the snapshot itself (from our bundle)
-    and reports the revision with each answer.
+    client for the OPA server at ``OPA_URL``, which holds the policies and snapshot itself (from
+    our bundle) and reports the revision with each answer.
     """
+    refresh = settings.DECISION_SNAPSHOT_REFRESH_SECONDS
+    stale = (
+        _state.generation != _version["generation"] or time.monotonic() - _state.built_at > refresh
+    )
     if settings.DECISION_ENGINE == "opa":
         engine = opa_engine(
             settings.OPA_URL, timeout=settings.OPA_TIMEOUT_SECONDS, token=settings.OPA_TOKEN
         )
-        return engine, "", 0
-    refresh = settings.DECISION_SNAPSHOT_REFRESH_SECONDS
-    if (
-        _state.engine is None
-        or _state.generation != _version["generation"]
-        or time.monotonic() - _state.built_at > refresh
-    ):
+        if stale:
+            generation = _version["generation"]
+            _state.queries = package_queries()
+            _state.built_at, _state.generation = time.monotonic(), generation
+        return engine, "", 0, _state.queries
+    if _state.engine is None or stale:
         generation = _version["generation"]  # read first: an invalidation during the build wins
-        policies = policy_files()
+        active = active_policy()
         snapshot = build_snapshot()
         with _version_lock:
             _version["n"] += 1
             version = _version["n"]
         snapshot["version"] = version
-        data = {"steward": {"snapshot": snapshot}}
+        data = {"steward": {"snapshot": snapshot, "packages": active.data}}
         if settings.DECISION_ENGINE == "interpreter":
-            serving = {p: t for p, t in policies.items() if not p.endswith("_test.rego")}
+            serving = {p: t for p, t in active.files.items() if not p.endswith("_test.rego")}
             _state.engine = RegorusEngine(serving, data)
         else:
-            _state.engine = CompiledRegorusEngine(policies, data, (DECISION_QUERY,))
-        _state.revision = policy_revision(policies)
+            _state.engine = CompiledRegorusEngine(active.files, data, active.entry_points)
+        _state.revision = active.revision
+        _state.queries = active.queries
         _state.version = version
         _state.built_at = time.monotonic()
         _state.generation = generation
-    return _state.engine, _state.revision, _state.version
+    return _state.engine, _state.revision, _state.version, _state.queries
 
 
 _checked: dict[str, str | None] = {}
 
 
 def policy_engine_check() -> str | None:
-    """Readiness: the policies in POLICIES_DIR compile for the configured engine (cached per
-    policy revision, so a probe does not compile on every call). None when fine."""
-    policies = policy_files()
-    revision = policy_revision(policies)
-    if revision not in _checked:
+    """Readiness: the active policy (POLICIES_DIR and the loaded packages) compiles for the
+    configured engine (cached per revision, so a probe does not compile on every call). None
+    when fine."""
+    active = active_policy()
+    if active.revision not in _checked:
+        data = {"steward": {"snapshot": {}, "packages": active.data}}
         try:
             if settings.DECISION_ENGINE == "interpreter":
-                RegorusEngine(policies)
+                RegorusEngine(active.files, data)
             else:
-                CompiledRegorusEngine(policies, None, (DECISION_QUERY,))
-            _checked[revision] = None
+                CompiledRegorusEngine(active.files, data, active.entry_points)
+            _checked[active.revision] = None
         except EngineError as exc:
-            _checked[revision] = f"policies do not compile: {exc}"
-    if not any(p.endswith(".rego") and not p.endswith("_test.rego") for p in policies):
+            _checked[active.revision] = f"policies do not compile: {exc}"
+    if not any(p.endswith(".rego") and not p.endswith("_test.rego") for p in active.files):
         return "no policies found"
-    return _checked[revision]
+    return _checked[active.revision]
 
 
 def _shape(request: dict[str, Any]) -> dict[str, Any]:
@@ -179,12 +186,14 @@ def decision_from_result(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
     return raw["allow"], [str(r) for r in raw["reasons"]], raw.get("obligations", {})
 
 
-def _decide(engine: Any, policy_input: dict[str, Any], revision: str, version: int) -> Decision:
+def _decide(
+    engine: Any, policy_input: dict[str, Any], revision: str, version: int, query: str
+) -> Decision:
     try:
         if isinstance(engine, OpaEngine):  # remote: the revision is the bundle OPA evaluated
-            raw, revision = engine.evaluate_with_revision(DECISION_QUERY, policy_input)
+            raw, revision = engine.evaluate_with_revision(query, policy_input)
         else:
-            raw = engine.evaluate(DECISION_QUERY, policy_input)
+            raw = engine.evaluate(query, policy_input)
         allow, reasons, obligations = decision_from_result(raw)
     except EngineError:
         allow, reasons, obligations = False, ["engine_error"], {}
@@ -231,13 +240,13 @@ def _unrecorded(decision: Decision) -> Decision:
     )
 
 
-def _engine_or(engine: Any) -> tuple[Any, str, int]:
+def _engine_or(engine: Any) -> tuple[Any, str, int, dict[str, str]]:
     if engine is not None:
-        return engine, "", 0
+        return engine, "", 0, {}
     try:
         return _engine()
     except EngineError:
-        return None, "", 0
+        return None, "", 0, {}
 
 
 def decision_evaluate(*, caller: Any, request: dict[str, Any], engine: Any = None) -> Decision:
@@ -282,13 +291,14 @@ def decision_evaluate_many(
             raise ValidationFailed(
                 f"evaluations[{index}]: {exc.message}", code=exc.code, extra={"fields": fields}
             ) from exc
-    engine, revision, version = _engine_or(engine)
+    engine, revision, version, queries = _engine_or(engine)
     decisions: list[Decision] = []
     for policy_input in inputs:
         if engine is None:
             decision = Decision(False, ["engine_error"], decision_id=str(uuid.uuid4()))
         else:
-            decision = _decide(engine, policy_input, revision, version)
+            query = queries.get(policy_input["resource"]["type"], DECISION_QUERY)
+            decision = _decide(engine, policy_input, revision, version, query)
         decisions.append(decision)
         if (semantic == "deny_on_first_deny" and not decision.allow) or (
             semantic == "permit_on_first_permit" and decision.allow

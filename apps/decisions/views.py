@@ -5,6 +5,7 @@ decisions they try are recorded like any other, with them as the caller.
 """
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -16,24 +17,35 @@ from django.views.decorators.http import require_http_methods
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError
 from apps.decisions.credentials import MAX_DAYS, credential_create, credential_revoke
-from apps.decisions.models import ServiceCredential
+from apps.decisions.models import PolicyPackage, ServiceCredential
+from apps.decisions.packages import active_policy, may_manage, package_delete, package_load
 from apps.decisions.services import decision_evaluate
 
 
 class ExplorerForm(forms.Form):
     subject_type = forms.ChoiceField(choices=[("user", "user"), ("group", "group")], initial="user")
     subject_id = forms.CharField(max_length=150, label="Subject (username or group)")
-    action = forms.ChoiceField(choices=[(a, a) for a in ("read", "write", "export")])
-    resource = forms.CharField(max_length=800, label="Dataset (source.schema.table)")
+    action = forms.CharField(max_length=100, initial="read", help_text="read, write, export, …")
+    resource_type = forms.ChoiceField(
+        choices=[("dataset", "dataset")], initial="dataset", required=False
+    )
+    resource = forms.CharField(max_length=800, label="Dataset (source.schema.table) or resource id")
     purpose = forms.CharField(max_length=100, required=False)
+
+    def __init__(self, *args: Any, types: list[str] = (), **kwargs: Any):  # type: ignore[assignment]
+        super().__init__(*args, **kwargs)
+        self.fields["resource_type"].choices = [(t, t) for t in ["dataset", *types]]  # type: ignore[attr-defined]
 
     def request_body(self) -> dict:
         data = self.cleaned_data
         context = {"purpose": data["purpose"]} if data.get("purpose") else {}
         return {
             "subject": {"type": data["subject_type"], "id": data["subject_id"].strip()},
-            "action": {"name": data["action"]},
-            "resource": {"type": "dataset", "id": data["resource"].strip()},
+            "action": {"name": data["action"].strip()},
+            "resource": {
+                "type": data.get("resource_type") or "dataset",
+                "id": data["resource"].strip(),
+            },
             "context": context,
         }
 
@@ -43,7 +55,8 @@ class ExplorerForm(forms.Form):
 def explorer(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("audit.view_auditevent"):
         raise Http404("No such page.")
-    form = ExplorerForm(request.POST or None)
+    active = active_policy()
+    form = ExplorerForm(request.POST or None, types=sorted(active.queries))
     decision, error = None, None
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,6 +73,7 @@ def explorer(request: HttpRequest) -> HttpResponse:
             "obligations_json": json.dumps(decision.obligations, indent=2) if decision else "",
             "error": error,
             "recent": recent,
+            "policy_revision": active.revision,
         },
         status=400 if request.method == "POST" and (not form.is_valid() or error) else 200,
     )
@@ -112,5 +126,99 @@ def credentials(request: HttpRequest) -> HttpResponse:
         request,
         "decisions/credentials.html",
         {"form": form, "token": token, "credentials": ServiceCredential.objects.order_by("name")},
+        status=status,
+    )
+
+
+class PackageForm(forms.Form):
+    name = forms.CharField(max_length=63, help_text="Its Rego lives in package steward.ext.<name>.")
+    resource_types = forms.CharField(
+        max_length=1000, help_text="Comma-separated, e.g. invoice, payout."
+    )
+    rego_files = forms.FileField(
+        widget=forms.ClearableFileInput(attrs={"allow_multiple_selected": True, "accept": ".rego"}),
+        label="Rego files (with their *_test.rego)",
+        required=False,
+    )
+    data_json = forms.FileField(required=False, label="Static data (data.json, optional)")
+
+
+MAX_UPLOAD = 1_000_000
+
+
+def _uploaded(request: HttpRequest) -> tuple[dict[str, str], Any]:
+    """The uploaded .rego files by name and the parsed data.json (``ApplicationError``s are
+    shown on the form)."""
+    from apps.core.errors import ValidationFailed
+
+    files: dict[str, str] = {}
+    for upload in request.FILES.getlist("rego_files"):
+        if upload.size and upload.size > MAX_UPLOAD:
+            raise ValidationFailed(f"{upload.name} is larger than {MAX_UPLOAD:,} bytes.")
+        try:
+            files[str(upload.name)] = upload.read().decode()
+        except UnicodeDecodeError:
+            raise ValidationFailed(f"{upload.name} is not UTF-8 text.") from None
+    data: Any = {}
+    data_file = request.FILES.get("data_json")
+    if data_file is not None:
+        raw = data_file.read(MAX_UPLOAD + 1)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ValidationFailed("data.json is not valid JSON.", code="invalid_data") from None
+    return files, data
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_packages(request: HttpRequest) -> HttpResponse:
+    """The active policy revision, the loaded packages, and loading or removing one."""
+    if not may_manage(request.user):
+        raise Http404("No such page.")
+    form = PackageForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and "remove" in request.POST:
+        try:
+            package_delete(actor=request.user, name=request.POST["remove"])
+            messages.success(request, f"Package {request.POST['remove']!r} removed.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("decision-packages")
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                files, data = _uploaded(request)
+                package = package_load(
+                    actor=request.user,
+                    name=form.cleaned_data["name"].strip(),
+                    files=files,
+                    data=data,
+                    resource_types=[
+                        t.strip()
+                        for t in form.cleaned_data["resource_types"].split(",")
+                        if t.strip()
+                    ],
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                messages.success(
+                    request,
+                    f"Package {package.name!r} is active (revision {package.revision}, "
+                    f"{len(package.tests_passed)} tests passed).",
+                )
+                return redirect("decision-packages")
+        else:
+            status = 400
+    return render(
+        request,
+        "decisions/packages.html",
+        {
+            "form": form,
+            "packages": PolicyPackage.objects.select_related("loaded_by"),
+            "policy_revision": active_policy().revision,
+        },
         status=status,
     )
