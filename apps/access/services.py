@@ -271,24 +271,33 @@ def role_binding_remove(*, binding_id: int, actor: Any, reason: str = "") -> boo
 # Requests and approvals
 
 
-def approvers_for(dataset: Dataset) -> QuerySet[Any]:
-    """Who may approve requests for ``dataset``: its owner and steward (users, or members of
-    the owner/steward group) and holders of ``access.approve`` in its scope."""
-    user_model = get_user_model()
+def _looks_after(dataset: Dataset) -> Q:
+    """People who look after ``dataset``: its owner and steward, as users or as members of
+    the owning or stewarding group (``selectors._datasets_where`` is the same rule, from the
+    person's side)."""
     groups = [g for g in (dataset.owner_group_id, dataset.steward_group_id) if g]
+    return Q(pk__in=[u for u in (dataset.owner_id, dataset.steward_id) if u]) | Q(groups__in=groups)
+
+
+def approvers_for(dataset: Dataset) -> QuerySet[Any]:
+    """Who may approve requests for ``dataset``: the people who look after it and holders of
+    ``access.approve`` in its scope."""
     scoped = Q(source__isnull=True, dataset__isnull=True) | Q(source_id=dataset.source_id)
     scoped |= Q(dataset_id=dataset.pk)
     approving_roles = [
         r.pk for r in Role.objects.all() if permissions.ACCESS_APPROVE in r.permissions
     ]
     bindings = RoleBinding.objects.filter(scoped, role_id__in=approving_roles)
-    return user_model.objects.filter(
-        Q(pk__in=[u for u in (dataset.owner_id, dataset.steward_id) if u])
-        | Q(groups__in=groups)
-        | Q(pk__in=bindings.filter(user__isnull=False).values("user_id"))
-        | Q(groups__in=bindings.filter(group__isnull=False).values("group_id")),
-        is_active=True,
-    ).distinct()
+    return (
+        get_user_model()
+        .objects.filter(
+            _looks_after(dataset)
+            | Q(pk__in=bindings.filter(user__isnull=False).values("user_id"))
+            | Q(groups__in=bindings.filter(group__isnull=False).values("group_id")),
+            is_active=True,
+        )
+        .distinct()
+    )
 
 
 def may_approve(actor: Any, request: AccessRequest) -> bool:
@@ -750,14 +759,9 @@ JUSTIFICATION_MIN = 20
 
 
 def _owner_emails(dataset: Dataset) -> list[str]:
-    user_model = get_user_model()
-    groups = [g for g in (dataset.owner_group_id, dataset.steward_group_id) if g]
     return list(
-        user_model.objects.filter(
-            Q(pk__in=[u for u in (dataset.owner_id, dataset.steward_id) if u])
-            | Q(groups__in=groups),
-            is_active=True,
-        )
+        get_user_model()
+        .objects.filter(_looks_after(dataset), is_active=True)
         .distinct()
         .values_list("email", flat=True)
     )
