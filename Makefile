@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint typecheck check services browser bench-catalog bench-audit bench-reviews
+.PHONY: run test lint typecheck check services browser bench-catalog bench-audit bench-reviews bench-decisions-http
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ bench-audit: $(VENV)/.installed services
 
 bench-reviews: $(VENV)/.installed services
 	$(PY) bench/review_campaign.py
+
+## bench-decisions-http: gunicorn + wrk, decision API against a DRF + INSERT baseline (Debian's wrk)
+bench-decisions-http: $(VENV)/.installed services
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(PY) bench/decisions_http.py $(ARGS)
