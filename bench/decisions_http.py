@@ -562,7 +562,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     non_2xx: int
-    errors: int
+    errors: str  # wrk's "Socket errors" line, when it printed one
 
 
 def _ms(value: str) -> float:
@@ -580,6 +580,8 @@ def run_wrk(
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            "--timeout",  # wrk's default (2 s) drops slower requests from the latency figures
+            "30s",
             "-s",
             script,
             url,
@@ -591,7 +593,7 @@ def run_wrk(
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     if set(latency) != {"50", "99"}:
         raise SystemExit(f"wrk printed no latency distribution:\n{out}")
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = re.search(r"Socket errors: (connect \d+, read \d+, write \d+, timeout \d+)", out)
     return WrkResult(
         label=label,
         requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
@@ -599,7 +601,7 @@ def run_wrk(
         p50_ms=_ms(latency["50"]),
         p99_ms=_ms(latency["99"]),
         non_2xx=int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0,
-        errors=sum(int(g) for g in errors.groups()) if errors else 0,
+        errors=errors.group(1) if errors else "",
     )
 
 
@@ -617,21 +619,18 @@ def post(conn: http.client.HTTPConnection, path: str, body: Any, token: str) -> 
     return json.loads(payload)
 
 
-def decision_mix(port: int, token: str, bodies: list[dict[str, Any]]) -> str:
-    """Ask every body once and summarise the answers (and check none is a failure deny)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    reasons: Counter[str] = Counter()
-    allowed = 0
-    for body in bodies:
-        answer = post(conn, EVALUATION, body, token)
-        allowed += answer["decision"]
-        reasons.update(answer["context"]["reason_codes"])
-    conn.close()
+def decision_mix(bodies: list[dict[str, Any]]) -> str:
+    """Decide the bodies in-process once and summarise (and check none failed closed)."""
+    from apps.decisions.services import decision_evaluate_many
+
+    decisions = decision_evaluate_many(caller="bench/decisions_http.py", requests=bodies)
+    reasons: Counter[str] = Counter(r for d in decisions for r in d.reasons)
+    allowed = sum(d.allow for d in decisions)
     failures = {r: reasons[r] for r in ("engine_error", "audit_unavailable") if reasons[r]}
     if failures:
         raise SystemExit(f"decisions failed closed during the mix check: {failures}")
     top = ", ".join(f"{r} {c}" for r, c in reasons.most_common(6))
-    return f"{len(bodies)} bodies: {allowed / len(bodies):.0%} allowed; reasons: {top}"
+    return f"{len(bodies):,} bodies: {allowed / len(bodies):.0%} allowed; reasons: {top}"
 
 
 def pct(values: list[float], p: float) -> float:
@@ -646,12 +645,17 @@ def batch_bodies(bodies: list[dict[str, Any]], size: int, calls: int) -> list[di
     ]
 
 
-def time_batches_http(port: int, token: str, batches: list[dict[str, Any]]) -> list[float]:
+def time_batches_http(
+    port: int, token: str, batches: list[dict[str, Any]], seconds: float
+) -> list[float]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     for batch in batches[:5]:  # warm-up (and the engine of the thread that serves this connection)
         post(conn, EVALUATIONS, batch, token)
-    times = []
+    times: list[float] = []
+    deadline = time.monotonic() + seconds
     for batch in batches:
+        if time.monotonic() > deadline:
+            break
         t0 = time.perf_counter()
         answer = post(conn, EVALUATIONS, batch, token)
         times.append((time.perf_counter() - t0) * 1000)
@@ -660,7 +664,9 @@ def time_batches_http(port: int, token: str, batches: list[dict[str, Any]]) -> l
     return times
 
 
-def time_batches_in_process(token: str, batches: list[dict[str, Any]]) -> list[float]:
+def time_batches_in_process(
+    token: str, batches: list[dict[str, Any]], seconds: float
+) -> list[float]:
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -671,8 +677,11 @@ def time_batches_in_process(token: str, batches: list[dict[str, Any]]) -> list[f
 
     for batch in batches[:5]:
         call(batch)
-    times = []
+    times: list[float] = []
+    deadline = time.monotonic() + seconds
     for batch in batches:
+        if time.monotonic() > deadline:
+            break
         t0 = time.perf_counter()
         call(batch)
         times.append((time.perf_counter() - t0) * 1000)
@@ -702,7 +711,6 @@ def bench_server(
     proc = start_gunicorn(server, port, env)
     try:
         print(f"\n[{server}] port {port}")
-        print("  decision mix: " + decision_mix(port, token, bodies[:200]))
 
         def wrk(label: str, path: str, seconds: int) -> WrkResult:
             return run_wrk(
@@ -725,7 +733,7 @@ def bench_server(
         for r in results:
             notes = [f"{r.requests:,} requests"]
             notes += [f"{r.non_2xx} non-2xx"] if r.non_2xx else []
-            notes += [f"{r.errors} socket errors"] if r.errors else []
+            notes += [f"socket errors: {r.errors}"] if r.errors else []
             print(
                 f"  {r.label:<30} {r.rps:8.0f} req/s   p50 {r.p50_ms:6.2f} ms"
                 f"   p99 {r.p99_ms:7.2f} ms   ({', '.join(notes)})"
@@ -747,7 +755,7 @@ def bench_server(
             f"  audit entries written during the timed decision runs: {recorded:,}"
             f" (2xx answers counted by wrk: {answered:,})"
         )
-        wall = time_batches_http(port, token, batches)
+        wall = time_batches_http(port, token, batches, args.batch_seconds)
         print(
             f"  batch of {args.batch_size} (POST {EVALUATIONS}), {len(wall)} sequential calls,"
             f" HTTP wall time: p50 {statistics.median(wall):.1f} ms,"
@@ -786,6 +794,9 @@ def main() -> int:
     parser.add_argument("--bodies", type=int, default=2000, help="distinct request bodies")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--batch-calls", type=int, default=200)
+    parser.add_argument(
+        "--batch-seconds", type=float, default=60, help="stop the batch calls after this long"
+    )
     parser.add_argument("--build-runs", type=int, default=3, help="runs of each in-process build")
     parser.add_argument(
         "--refresh-seconds",
@@ -822,6 +833,10 @@ def main() -> int:
         env["DECISION_SNAPSHOT_REFRESH_SECONDS"] = str(args.refresh_seconds)
     os.environ.update(env)
 
+    load = os.getloadavg()
+    print(
+        f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)"
+    )
     t0 = time.perf_counter()
     recreate_database(args.pg, args.db)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -859,6 +874,8 @@ def main() -> int:
     bodies = request_bodies(seeded, args.bodies, rng)
     batches = batch_bodies(bodies, args.batch_size, args.batch_calls)
     refresh = settings.DECISION_SNAPSHOT_REFRESH_SECONDS
+    print("  decision mix (in-process, one batch): " + decision_mix(bodies[:1000]))
+    connections.close_all()
     print()
     print(
         f"HTTP: gunicorn on 127.0.0.1 ({SETTINGS}, CONN_MAX_AGE={args.conn_max_age},"
@@ -873,7 +890,7 @@ def main() -> int:
         for server in args.servers:
             verdicts += bench_server(server, args, env, url, token, script, bodies, batches)
 
-    server_times = time_batches_in_process(token, batches)
+    server_times = time_batches_in_process(token, batches, args.batch_seconds)
     p50 = statistics.median(server_times)
     print(
         f"\nbatch of {args.batch_size}, server time in-process (django.test.Client,"
@@ -882,6 +899,8 @@ def main() -> int:
         f" <= {BATCH_GOAL_MS:.0f} ms at p50]"
     )
     verdicts.append(p50 <= BATCH_GOAL_MS)
+    load = os.getloadavg()
+    print(f"load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     from apps.audit.appender import stop_appender
 
     stop_appender()
