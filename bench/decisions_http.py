@@ -688,6 +688,29 @@ def time_batches_in_process(
     return times
 
 
+def profile_evaluations(token: str, bodies: list[dict[str, Any]], n: int, path: str) -> None:
+    """cProfile ``n`` single evaluations in-process (django.test.Client, after a warm-up)."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    for body in bodies[:20]:
+        client.post(path, body, content_type="application/json")
+    profiler = cProfile.Profile()
+    t0 = time.perf_counter()
+    profiler.enable()
+    for i in range(n):
+        client.post(path, bodies[i % len(bodies)], content_type="application/json")
+    profiler.disable()
+    elapsed = time.perf_counter() - t0
+    print(f"\nprofile of {n} POST {path} in-process: {elapsed / n * 1000:.2f} ms each (profiled)")
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(20)
+
+
 def audit_count(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
@@ -722,8 +745,10 @@ def bench_server(
                 seconds=seconds,
             )
 
-        wrk("warm-up", BASELINE, args.warmup)
+        # Decisions first: every serving thread loads its engine on its first decision, and
+        # the baseline's warm-up then absorbs the tail of those loads.
         wrk("warm-up", EVALUATION, args.warmup)
+        wrk("warm-up", BASELINE, args.warmup)
         results: list[WrkResult] = []
         recorded_before = audit_count(url)
         for _ in range(args.rounds):
@@ -810,6 +835,13 @@ def main() -> int:
         default=600,
         help="CONN_MAX_AGE of the servers' database connections (0: one per request)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cProfile N in-process evaluations (and baseline calls) and stop before HTTP",
+    )
     parser.add_argument("--db", default="steward_bench_http")
     parser.add_argument(
         "--pg",
@@ -875,6 +907,10 @@ def main() -> int:
     batches = batch_bodies(bodies, args.batch_size, args.batch_calls)
     refresh = settings.DECISION_SNAPSHOT_REFRESH_SECONDS
     print("  decision mix (in-process, one batch): " + decision_mix(bodies[:1000]))
+    if args.profile:
+        profile_evaluations(token, bodies, args.profile, BASELINE)
+        profile_evaluations(token, bodies, args.profile, EVALUATION)
+        return 0
     connections.close_all()
     print()
     print(
