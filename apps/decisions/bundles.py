@@ -25,16 +25,11 @@ import io
 import json
 import tarfile
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from apps.core.errors import NotFound
-from apps.decisions.packages import active_policy
-from apps.decisions.services import policy_revision, snapshot_generation
-from apps.decisions.snapshot import build_snapshot
+from apps.decisions.services import current_build, policy_revision
 
 BUNDLE_NAME = "steward"
 ROOT = "steward"
@@ -100,9 +95,8 @@ class _Cache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.bundle: Bundle | None = None
+        self.version = -1  # the build it was made from
         self.key: tuple[str, str] = ("", "")
-        self.checked_at = 0.0
-        self.generation = -1
 
 
 _cache = _Cache()
@@ -111,27 +105,24 @@ _cache = _Cache()
 def bundle_get(*, name: str) -> Bundle:
     """The current bundle called ``name``.
 
-    Polls are cheap: within ``DECISION_SNAPSHOT_REFRESH_SECONDS`` of the last check (and with
-    no ``snapshot_invalidate`` since) the cached bundle is served without a query; after that
-    the snapshot is rebuilt and, if neither it nor the policies changed, the cached bytes are
-    still served (the tar is built once per policy revision and snapshot digest).
+    Made from the process's current build (``current_build``: rebuilt only when something it
+    reads changed), once per build; a poll with nothing changed costs one indexed query at
+    most. The revision, and so the ETag, depends only on the content, so every process serves
+    the same one for the same policies and data.
     """
     if name != BUNDLE_NAME:
         raise NotFound(
             f"No bundle named {name!r}; there is {BUNDLE_NAME!r}.", code="unknown_bundle"
         )
+    build = current_build()
     with _cache.lock:
-        generation = snapshot_generation()  # read first: an invalidation during the build wins
-        fresh = time.monotonic() - _cache.checked_at <= settings.DECISION_SNAPSHOT_REFRESH_SECONDS
-        if _cache.bundle is not None and fresh and _cache.generation == generation:
+        if _cache.bundle is not None and _cache.version == build.version:
             return _cache.bundle
-        active = active_policy()
-        data = _canonical(build_snapshot())
-        packages = _canonical(active.data)
-        key = (active.revision, hashlib.sha256(data).hexdigest())
+        snapshot = {k: v for k, v in build.snapshot.items() if k != "version"}
+        data = _canonical(snapshot)
+        key = (build.active.revision, hashlib.sha256(data).hexdigest())
         if _cache.bundle is None or key != _cache.key:
-            _cache.bundle = _build(active.files, data, packages)
+            _cache.bundle = _build(build.active.files, data, _canonical(build.active.data))
             _cache.key = key
-        _cache.checked_at = time.monotonic()
-        _cache.generation = generation
+        _cache.version = build.version
         return _cache.bundle

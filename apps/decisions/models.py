@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import functions
 
 
 class ServiceCredential(models.Model):
@@ -63,3 +64,23 @@ class PolicyPackage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SnapshotChange(models.Model):
+    """One write to data the governance snapshot reads, recorded by a database trigger
+    (``apps.decisions.changes``) with the writing transaction's id. Pruned after a while."""
+
+    txid = models.BigIntegerField()
+    created_at = models.DateTimeField(db_default=functions.Now(), db_index=True)
+
+    def __str__(self) -> str:
+        return f"change by transaction {self.txid}"
+
+
+class SnapshotCounter(models.Model):
+    """SQLite only (single writer): triggers bump ``version`` on every such write."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"snapshot counter {self.version}"

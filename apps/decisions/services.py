@@ -20,10 +20,16 @@ from django.conf import settings
 
 from apps.audit.services import Entry, Target, audit_record_committed_many
 from apps.core.errors import ServiceUnavailable, ValidationFailed
+from apps.decisions import changes
 from apps.decisions.engines import EngineError
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.engines.opa import OpaEngine, opa_engine
-from apps.decisions.packages import GOVERNANCE_QUERY, active_policy, package_queries
+from apps.decisions.packages import (
+    GOVERNANCE_QUERY,
+    ActivePolicy,
+    active_policy,
+    package_queries,
+)
 from apps.decisions.snapshot import build_snapshot
 
 DECISION_QUERY = GOVERNANCE_QUERY
@@ -46,73 +52,136 @@ def policy_revision(policies: dict[str, str]) -> str:
     return digest.hexdigest()[:12]
 
 
+@dataclass(frozen=True)
+class Build:
+    """One build of what decisions read: the active policy and the governance snapshot, from
+    one consistent read of the database (``marker`` says which)."""
+
+    version: int
+    active: ActivePolicy
+    snapshot: dict[str, Any]
+    data_json: str  # {"steward": {"snapshot", "packages"}}, serialized once for every engine
+    marker: str
+
+
+class _Shared:
+    """The process's current build, shared by its threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.build: Build | None = None
+        self.checked_at = 0.0
+        self.generation = -1
+
+
 class _State(threading.local):
     engine: RegorusEngine | CompiledRegorusEngine | None = None
-    revision: str = ""
-    queries: dict[str, str] = {}  # replaced whole, never mutated
     version: int = 0
-    built_at: float = 0.0
+    # DECISION_ENGINE=opa only: the resource type -> query map, refreshed like a build.
+    queries: dict[str, str] = {}  # replaced whole, never mutated
+    checked_at: float = 0.0
     generation: int = -1
 
 
+_shared = _Shared()
 _state = _State()
 _version_lock = threading.Lock()
 _version = {"n": 0, "generation": 0}
 
 
 def snapshot_invalidate() -> None:
-    """Make every thread of this process rebuild its engine before its next decision."""
+    """Make this process look for changes before its next decision (services call it once
+    their change commits, so the change is visible at once in this process too)."""
     with _version_lock:
         _version["generation"] += 1
 
 
 def snapshot_generation() -> int:
-    """Bumped by every ``snapshot_invalidate``: caches of the snapshot compare it."""
+    """Bumped by every ``snapshot_invalidate``."""
     return _version["generation"]
 
 
-def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str]]:
-    """This thread's engine, its policy revision, snapshot version and resource type -> query
-    map, rebuilt when the snapshot is older than the refresh interval.
-
-    (Incremental snapshot updates are the next slice; today a change is visible within
-    ``DECISION_SNAPSHOT_REFRESH_SECONDS``.) With ``DECISION_ENGINE=opa`` it is the process's
-    client for the OPA server at ``OPA_URL``, which holds the policies and snapshot itself (from
-    our bundle) and reports the revision with each answer.
-    """
-    refresh = settings.DECISION_SNAPSHOT_REFRESH_SECONDS
-    stale = (
-        _state.generation != _version["generation"] or time.monotonic() - _state.built_at > refresh
+def _fresh(checked_at: float, generation: int) -> bool:
+    return (
+        generation == _version["generation"]
+        and time.monotonic() - checked_at <= settings.DECISION_SNAPSHOT_REFRESH_SECONDS
     )
+
+
+def current_build() -> Build:
+    """The process's build of the active policy and snapshot, rebuilt only when something it
+    reads changed (``apps.decisions.changes``).
+
+    At most every ``DECISION_SNAPSHOT_REFRESH_SECONDS`` (and at once after
+    ``snapshot_invalidate``) one thread asks the database whether anything changed since the
+    build (one indexed query); only then is the snapshot rebuilt, once for the whole process.
+    Meanwhile other threads keep deciding from the build they have.
+    """
+    build = _shared.build
+    if build is not None and _fresh(_shared.checked_at, _shared.generation):
+        return build
+    if build is not None and not _shared.lock.acquire(blocking=False):
+        return build  # another thread is checking or rebuilding
+    if build is None:
+        _shared.lock.acquire()
+    try:
+        build = _shared.build
+        if build is not None and _fresh(_shared.checked_at, _shared.generation):
+            return build
+        generation = _version["generation"]  # read first: an invalidation meanwhile wins
+        unchecked = time.monotonic() - _shared.checked_at
+        if (
+            build is None
+            or unchecked > changes.max_unchecked_seconds()
+            or changes.changed_since(build.marker)
+        ):
+            marker, (active, snapshot) = changes.read_consistently(
+                lambda: (active_policy(), build_snapshot())
+            )
+            with _version_lock:
+                _version["n"] += 1
+                version = _version["n"]
+            snapshot["version"] = version
+            data_json = json.dumps({"steward": {"snapshot": snapshot, "packages": active.data}})
+            build = Build(version, active, snapshot, data_json, marker)
+            _shared.build = build
+        _shared.checked_at = time.monotonic()
+        _shared.generation = generation
+        return build
+    finally:
+        _shared.lock.release()
+
+
+def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str]]:
+    """This thread's engine, the policy revision, snapshot version and resource type -> query
+    map. The engine is reloaded (regorus engines belong to the thread that made them) when the
+    process's build changes.
+
+    With ``DECISION_ENGINE=opa`` it is the process's client for the OPA server at ``OPA_URL``,
+    which holds the policies and snapshot itself (from our bundle) and reports the revision
+    with each answer; only the resource type map is read here.
+    """
     if settings.DECISION_ENGINE == "opa":
         engine = opa_engine(
             settings.OPA_URL, timeout=settings.OPA_TIMEOUT_SECONDS, token=settings.OPA_TOKEN
         )
-        if stale:
+        if not _fresh(_state.checked_at, _state.generation):
             generation = _version["generation"]
             _state.queries = package_queries()
-            _state.built_at, _state.generation = time.monotonic(), generation
+            _state.checked_at, _state.generation = time.monotonic(), generation
         return engine, "", 0, _state.queries
-    if _state.engine is None or stale:
-        generation = _version["generation"]  # read first: an invalidation during the build wins
-        active = active_policy()
-        snapshot = build_snapshot()
-        with _version_lock:
-            _version["n"] += 1
-            version = _version["n"]
-        snapshot["version"] = version
-        data = {"steward": {"snapshot": snapshot, "packages": active.data}}
+    build = current_build()
+    if _state.engine is None or _state.version != build.version:
+        active = build.active
         if settings.DECISION_ENGINE == "interpreter":
             serving = {p: t for p, t in active.files.items() if not p.endswith("_test.rego")}
-            _state.engine = RegorusEngine(serving, data)
+            _state.engine = RegorusEngine(serving, data_json=build.data_json)
         else:
-            _state.engine = CompiledRegorusEngine(active.files, data, active.entry_points)
-        _state.revision = active.revision
-        _state.queries = active.queries
-        _state.version = version
-        _state.built_at = time.monotonic()
-        _state.generation = generation
-    return _state.engine, _state.revision, _state.version, _state.queries
+            _state.engine = CompiledRegorusEngine(
+                active.files, entry_points=active.entry_points, data_json=build.data_json
+            )
+        _state.version = build.version
+    return _state.engine, build.active.revision, build.version, build.active.queries
 
 
 _checked: dict[str, str | None] = {}

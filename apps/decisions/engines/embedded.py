@@ -18,13 +18,22 @@ from apps.decisions.engines import EngineError
 class RegorusEngine:
     """One engine per thread (regorus engines are bound to the thread that made them)."""
 
-    def __init__(self, policies: Mapping[str, str], data: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        policies: Mapping[str, str],
+        data: Mapping[str, Any] | None = None,
+        *,
+        data_json: str | None = None,
+    ):
+        """``data_json``: the data already serialized (one copy shared by many engines)."""
         self._engine = regorus.Engine()
         try:
             for path, text in sorted(policies.items()):
                 self._engine.add_policy(path, text)
-            if data:
-                self._engine.add_data_json(json.dumps(data))
+            if data_json is None and data:
+                data_json = json.dumps(data)
+            if data_json:
+                self._engine.add_data_json(data_json)
         except BaseException as exc:  # a Rust panic surfaces as BaseException
             raise EngineError(_first_line(exc)) from exc
 
@@ -79,9 +88,12 @@ class CompiledRegorusEngine:
         policies: Mapping[str, str],
         data: Mapping[str, Any] | None = None,
         entry_points: tuple[str, ...] = ("data.steward.governance.decision",),
+        *,
+        data_json: str | None = None,
     ):
         modules = [(p, t) for p, t in sorted(policies.items()) if not p.endswith("_test.rego")]
-        data_json = json.dumps(data or {})
+        if data_json is None:
+            data_json = json.dumps(data or {})
         self._entry_points = set(entry_points)
         try:
             program = regorus.Program.compile_from_modules(data_json, modules, list(entry_points))

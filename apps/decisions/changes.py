@@ -1,0 +1,168 @@
+"""Has anything the governance snapshot reads changed since it was built?
+
+Database triggers note every write to those tables (datasets, columns, classifications,
+owners and viewers, people and groups, roles, bindings, grants, credentials, policy packages),
+whoever makes it: services, the admin site, a schema sync, raw SQL. So a process rebuilds its
+snapshot only when something changed, instead of on a timer, and never misses a change.
+
+- **PostgreSQL**: a statement-level trigger inserts the writing transaction's id into
+  ``decisions_snapshotchange``. The snapshot is built in one REPEATABLE READ transaction whose
+  ``pg_current_snapshot()`` is kept as the *marker*; later, a committed change row whose
+  transaction that snapshot could not see means the build is stale. Exact under concurrency
+  (a transaction in flight during the build is invisible to it, so its row counts once it
+  commits), and no shared row is locked, so writers never wait on each other for it. Rows
+  older than ``PRUNE_AFTER`` are deleted; a process that has not checked for half that long
+  rebuilds without asking.
+- **SQLite** (the local default, one writer at a time): row triggers bump a counter; the
+  marker is its value.
+"""
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import connection, transaction
+
+PRUNE_AFTER = dt.timedelta(minutes=10)
+_PRUNE_EVERY_S = 60.0
+
+# (app label, model or "app.Model.m2m_field", the columns whose update matters, or None for
+# any). Columns are listed where a busy field (a sign-in time, a last-used time, a sync
+# summary) would otherwise count as a change.
+WATCHED: list[tuple[str, tuple[str, ...] | None]] = [
+    ("catalog.Dataset", None),
+    ("catalog.Column", None),
+    ("catalog.Column.categories", None),
+    ("catalog.DataSource", ("name",)),
+    ("catalog.DatasetUserObjectPermission", None),
+    ("catalog.DatasetGroupObjectPermission", None),
+    ("classification.SensitivityLevel", None),
+    ("classification.DataCategory", ("key",)),
+    ("auth.User", ("username", "is_active", "is_superuser")),
+    ("auth.Group", None),
+    ("auth.User.groups", None),
+    ("access.Role", None),
+    ("access.RoleBinding", None),
+    ("access.Grant", None),
+    ("decisions.ServiceCredential", ("name", "revoked_at")),
+    ("decisions.PolicyPackage", None),
+]
+
+
+def _table(apps: Any, label: str) -> str:
+    """The table of ``app.Model`` or of the many-to-many ``app.Model.field``."""
+    parts = label.split(".")
+    model = apps.get_model(parts[0], parts[1])
+    if len(parts) == 3:
+        model = model._meta.get_field(parts[2]).remote_field.through
+    return str(model._meta.db_table)
+
+
+def install_triggers(apps: Any, schema_editor: Any) -> None:
+    """Migration step: the triggers for this database (PostgreSQL or SQLite)."""
+    vendor = schema_editor.connection.vendor
+    quote = schema_editor.quote_name
+    if vendor == "postgresql":
+        schema_editor.execute(
+            """
+            CREATE OR REPLACE FUNCTION steward_snapshot_touched() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO decisions_snapshotchange (txid)
+                VALUES (pg_current_xact_id()::text::bigint);
+                RETURN NULL;
+            END $$
+            """
+        )
+    elif vendor == "sqlite":
+        schema_editor.execute("INSERT INTO decisions_snapshotcounter (id, version) VALUES (1, 0)")
+    else:
+        return
+    for label, columns in WATCHED:
+        table = _table(apps, label)
+        name = f"steward_snapshot_{table}"[:63]
+        if vendor == "postgresql":
+            update = "UPDATE" if columns is None else f"UPDATE OF {', '.join(map(quote, columns))}"
+            schema_editor.execute(
+                f"CREATE TRIGGER {quote(name)} AFTER INSERT OR {update} OR DELETE OR TRUNCATE "
+                f"ON {quote(table)} FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
+            )
+            continue
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            clause = event
+            if event == "UPDATE" and columns is not None:
+                clause = f"UPDATE OF {', '.join(map(quote, columns))}"
+            bump = "UPDATE decisions_snapshotcounter SET version = version + 1 WHERE id = 1"
+            trigger = quote(f"{name}_{event.lower()}")
+            sql = f"CREATE TRIGGER {trigger} AFTER {clause} ON {quote(table)} BEGIN {bump}; END"
+            schema_editor.execute(sql)
+
+
+def remove_triggers(apps: Any, schema_editor: Any) -> None:
+    vendor = schema_editor.connection.vendor
+    quote = schema_editor.quote_name
+    for label, _ in WATCHED:
+        table = _table(apps, label)
+        name = f"steward_snapshot_{table}"[:63]
+        if vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {quote(name)} ON {quote(table)}")
+        elif vendor == "sqlite":
+            for event in ("insert", "update", "delete"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {quote(f'{name}_{event}')}")
+    if vendor == "postgresql":
+        schema_editor.execute("DROP FUNCTION IF EXISTS steward_snapshot_touched()")
+
+
+T = TypeVar("T")
+
+
+def read_consistently(build: Callable[[], T]) -> tuple[str, T]:
+    """``build()`` run in one consistent read of the database, with the marker that says what
+    it saw. Outside any transaction (the decision path), that is a REPEATABLE READ, read-only
+    transaction; inside one (a test, a caller's atomic block) it is that transaction's view."""
+    outer = connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                if not outer:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute("SELECT pg_current_snapshot()::text")
+            else:
+                cursor.execute("SELECT version FROM decisions_snapshotcounter WHERE id = 1")
+            row = cursor.fetchone()
+        marker = str(row[0]) if row else ""
+        return marker, build()
+
+
+class _Pruning:
+    last = 0.0
+
+
+def changed_since(marker: str) -> bool:
+    """Whether a write committed since the read that produced ``marker`` (True when unsure)."""
+    if not marker:
+        return True
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute("SELECT version FROM decisions_snapshotcounter WHERE id = 1")
+            row = cursor.fetchone()
+            return row is None or str(row[0]) != marker
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM decisions_snapshotchange "
+            "WHERE NOT pg_visible_in_snapshot(txid::text::xid8, %s::pg_snapshot))",
+            [marker],
+        )
+        changed = bool(cursor.fetchone()[0])
+        if time.monotonic() - _Pruning.last > _PRUNE_EVERY_S:
+            _Pruning.last = time.monotonic()
+            cursor.execute(
+                "DELETE FROM decisions_snapshotchange WHERE created_at < now() - %s::interval",
+                [f"{int(PRUNE_AFTER.total_seconds())} seconds"],
+            )
+        return changed
+
+
+def max_unchecked_seconds() -> float:
+    """Past this long without a check, rows a process never saw may be pruned: rebuild."""
+    return PRUNE_AFTER.total_seconds() / 2

@@ -1,0 +1,81 @@
+"""Change-driven snapshot builds: database triggers note every write the snapshot depends on,
+whoever makes it, so a process rebuilds exactly when something changed."""
+
+import threading
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.catalog.models import Dataset
+from apps.decisions import changes
+from apps.decisions.services import current_build, decision_evaluate, snapshot_invalidate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _read(who: str, fqn: str = "crm.public.leads") -> bool:
+    return decision_evaluate(
+        caller="svc",
+        request={
+            "subject": {"type": "user", "id": who},
+            "action": {"name": "read"},
+            "resource": {"type": "dataset", "id": fqn},
+        },
+    ).allow
+
+
+def test_nothing_changed_means_no_rebuild(leads, settings):
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    first = current_build()
+    snapshot_invalidate()
+    assert current_build() is first  # checked, found nothing, kept
+    get_user_model().objects.filter(username="olivia").update(last_login=timezone.now())
+    assert current_build() is first  # a sign-in time is not something decisions read
+
+
+def test_a_write_outside_the_services_is_seen_within_the_refresh_interval(leads, viewer, settings):
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0.5
+    assert _read("vera") is False
+    before = current_build()
+    # Straight to the table, as an admin-site edit or a script would: no service, no signal.
+    Dataset.objects.filter(pk=leads.pk).update(owner=viewer)
+    time.sleep(0.6)
+    assert _read("vera") is True
+    assert current_build().version > before.version
+
+
+def test_the_marker_sees_commits_made_after_the_read():
+    marker, _ = changes.read_consistently(lambda: None)
+    assert changes.changed_since(marker) is False
+    get_user_model().objects.create(username="newcomer")
+    assert changes.changed_since(marker) is True
+    marker, _ = changes.read_consistently(lambda: None)
+    assert changes.changed_since(marker) is False
+
+
+def test_a_transaction_in_flight_during_the_build_counts_once_it_commits():
+    """The race a counter read outside the build would lose: a writer that started before
+    the build and commits after it."""
+    started, release = threading.Event(), threading.Event()
+
+    def writer():
+        with transaction.atomic():
+            get_user_model().objects.create(username="late")
+            started.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert started.wait(10)
+    marker, seen = changes.read_consistently(
+        lambda: get_user_model().objects.filter(username="late").exists()
+    )
+    assert seen is False  # not committed yet: the build cannot see it
+    assert changes.changed_since(marker) is False
+    release.set()
+    thread.join(10)
+    assert changes.changed_since(marker) is True
