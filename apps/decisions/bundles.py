@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.core.errors import NotFound
+from apps.decisions.bundle_signing import SIGNATURES_FILE, signatures_file, signing_key
 from apps.decisions.services import current_build, policy_revision
 
 BUNDLE_NAME = "steward"
@@ -47,7 +48,10 @@ class Bundle:
 
 
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Sorted keys, no whitespace, UTF-8: also the form OPA hashes a signed JSON file in (Go's
+    encoder, which escapes U+2028 and U+2029 where Python would not)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 
 def _tar_gz(files: dict[str, bytes]) -> bytes:
@@ -72,13 +76,16 @@ def bundle_build(
     policies: dict[str, str],
     snapshot: dict[str, Any],
     packages: dict[str, Any] | None = None,
+    signer: tuple[Any, str] | None = None,
 ) -> Bundle:
-    """The bundle for these policies, this snapshot and these policy packages' data (pure: no
-    database, no cache)."""
-    return _build(policies, _canonical(snapshot), _canonical(packages or {}))
+    """The bundle for these policies, this snapshot and these policy packages' data, signed
+    with ``signer`` (private key, key id) if given (pure: no database, no cache)."""
+    return _build(policies, _canonical(snapshot), _canonical(packages or {}), signer)
 
 
-def _build(policies: dict[str, str], data: bytes, packages: bytes) -> Bundle:
+def _build(
+    policies: dict[str, str], data: bytes, packages: bytes, signer: tuple[Any, str] | None
+) -> Bundle:
     digest = hashlib.sha256(data + b"\0" + packages).hexdigest()[:12]
     revision = f"{policy_revision(policies)}-{digest}"
     manifest = {"revision": revision, "roots": [ROOT], "rego_version": 1}
@@ -88,6 +95,8 @@ def _build(policies: dict[str, str], data: bytes, packages: bytes) -> Bundle:
     for path, text in policies.items():
         if path.endswith(".rego") and not path.endswith("_test.rego"):
             files[f"/{path}"] = text.encode()
+    if signer is not None:
+        files[SIGNATURES_FILE] = signatures_file(files, *signer)
     return Bundle(revision=revision, body=_tar_gz(files))
 
 
@@ -96,7 +105,7 @@ class _Cache:
         self.lock = threading.Lock()
         self.bundle: Bundle | None = None
         self.version = -1  # the build it was made from
-        self.key: tuple[str, str] = ("", "")
+        self.key: tuple[str, str, str] = ("", "", "")
 
 
 _cache = _Cache()
@@ -115,14 +124,16 @@ def bundle_get(*, name: str) -> Bundle:
             f"No bundle named {name!r}; there is {BUNDLE_NAME!r}.", code="unknown_bundle"
         )
     build = current_build()
+    signer = signing_key()
+    key_id = signer[1] if signer else ""
     with _cache.lock:
-        if _cache.bundle is not None and _cache.version == build.version:
+        if _cache.bundle is not None and (_cache.version, _cache.key[2]) == (build.version, key_id):
             return _cache.bundle
         snapshot = {k: v for k, v in build.snapshot.items() if k != "version"}
         data = _canonical(snapshot)
-        key = (build.active.revision, hashlib.sha256(data).hexdigest())
+        key = (build.active.revision, hashlib.sha256(data).hexdigest(), key_id)
         if _cache.bundle is None or key != _cache.key:
-            _cache.bundle = _build(build.active.files, data, _canonical(build.active.data))
+            _cache.bundle = _build(build.active.files, data, _canonical(build.active.data), signer)
             _cache.key = key
         _cache.version = build.version
         return _cache.bundle

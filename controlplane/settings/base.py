@@ -218,6 +218,12 @@ ADMINS = [parseaddr(a) for a in env.list("ADMINS", default=[])]
 # sync is older than this (a beat task checks hourly); 0 turns the periodic refresh off.
 CATALOG_REFRESH_HOURS = env.int("CATALOG_REFRESH_HOURS", default=24)
 
+# OPA bundles are signed (ES256, /.signatures.json) when this names a PEM file with an EC P-256
+# private key (manage.py bundle_signing_key --generate PATH makes one); agents verify with the
+# public key under STEWARD_BUNDLE_SIGNING_KEY_ID.
+STEWARD_BUNDLE_SIGNING_KEY = env("STEWARD_BUNDLE_SIGNING_KEY", default="")
+STEWARD_BUNDLE_SIGNING_KEY_ID = env("STEWARD_BUNDLE_SIGNING_KEY_ID", default="steward")
+
 # Access: how long approvers have to act on a request before it expires.
 ACCESS_REQUEST_RESPONSE_HOURS = env.int("ACCESS_REQUEST_RESPONSE_HOURS", default=72)
 # Break-glass: the longest emergency grant, and how long owners have to review its use.
