@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import multiprocessing as mp
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchdb import recreate_db  # noqa: E402 - beside this script
+
 APPEND_TARGET = 5000.0
 GROUP_THREADS = 32  # request threads per writer process in the group-commit run
 VERIFY_TARGET_S = 10.0
@@ -47,22 +48,6 @@ def _setup_django(db_url: str) -> None:
     import django
 
     django.setup()
-
-
-def _recreate_db(pg: str, name: str) -> str:
-    if "bench" not in name:
-        raise SystemExit("--db must contain 'bench' (this script drops it)")
-    with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg}/{name}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings.test",
-        "DATABASE_URL": url,
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    return url
 
 
 # --- append -----------------------------------------------------------------------------
@@ -304,7 +289,7 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs; Postgres at {args.pg}")
 
     if not args.skip_append:
-        db_url = _recreate_db(args.pg, args.db)
+        db_url = recreate_db(args.pg, args.db)
         batched = bench_append(db_url, args.writers, args.seconds, "batched")
         _setup_django(db_url)
         from apps.audit.verify import verify_log
@@ -349,7 +334,7 @@ def main() -> int:
         )
 
     if not args.skip_verify:
-        db_url = _recreate_db(args.pg, args.db)
+        db_url = recreate_db(args.pg, args.db)
         result = bench_verify(db_url, args.verify_entries, args.verify_runs)
         print(
             f"verify: {result['entries']:,} entries in {result['batches']:,} batches:"

@@ -19,33 +19,16 @@ import argparse
 import datetime as dt
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchdb import recreate_db  # noqa: E402 - beside this script
+
 TARGET_S = 30.0
-
-
-def _recreate_db(pg: str, name: str) -> str:
-    if "bench" not in name:
-        raise SystemExit("--db must contain 'bench' (this script drops it)")
-    with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{pg}/{name}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings.test",
-        "DATABASE_URL": url,
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    return url
 
 
 def _seed(args: argparse.Namespace, rng: random.Random) -> Any:
@@ -138,7 +121,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    url = _recreate_db(args.pg, args.db)
+    url = recreate_db(args.pg, args.db)
     os.environ["DJANGO_SETTINGS_MODULE"] = "controlplane.settings.test"
     os.environ["DATABASE_URL"] = url
     import django

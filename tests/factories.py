@@ -1,5 +1,7 @@
 """factory_boy factories for the catalog. Writes in tests that matter go through services."""
 
+import datetime as dt
+
 import factory
 from django.contrib.auth.models import Group, User
 
@@ -63,3 +65,31 @@ class TagFactory(factory.django.DjangoModelFactory[Tag]):
         django_get_or_create = ("key",)
 
     key = factory.Sequence(lambda n: f"tag{n}")
+
+
+def grants_bulk(n: int, *, expires_in: dt.timedelta) -> set[int]:
+    """``n`` read grants for five people on three owned datasets, ending ``expires_in`` from
+    now (negative: already expired), one second apart; bulk-inserted. Their ids."""
+    from django.utils import timezone
+
+    from apps.access.models import Grant
+
+    users = UserFactory.create_batch(5)
+    datasets = DatasetFactory.create_batch(3, owner=UserFactory())
+    now = timezone.now()
+    step = dt.timedelta(seconds=1 if expires_in.total_seconds() > 0 else -1)
+    Grant.objects.bulk_create(
+        [
+            Grant(
+                user=users[i % len(users)],
+                dataset=datasets[i % len(datasets)],
+                access="read",
+                purpose="seeded",
+                starts_at=now - dt.timedelta(days=2),
+                expires_at=now + expires_in + i * step,
+            )
+            for i in range(n)
+        ],
+        batch_size=1000,
+    )
+    return set(Grant.objects.values_list("pk", flat=True))

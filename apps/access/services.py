@@ -6,14 +6,12 @@ stable codes and change nothing.
 """
 
 import datetime as dt
-import logging
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -40,10 +38,9 @@ from apps.core.errors import (
     ValidationFailed,
     full_clean_or_raise,
 )
+from apps.core.notify import notify_after_commit, site_url
 from apps.decisions.models import ServiceCredential
 from apps.decisions.services import snapshot_invalidate
-
-log = logging.getLogger(__name__)
 
 PURPOSE_MAX = 500
 NOTE_MAX = 1000
@@ -329,25 +326,6 @@ def _team_member(actor: Any, dataset: Dataset) -> bool:
     return bool(groups) and actor.groups.filter(pk__in=groups).exists()
 
 
-def _notify(subject: str, body: str, recipients: Iterable[str]) -> None:
-    """Send after commit; a mail failure never undoes the change it reports."""
-    to = sorted({r for r in recipients if r})
-    if not to:
-        return
-
-    def send() -> None:
-        try:
-            send_mail(subject, body, None, to)
-        except Exception:  # the change stands; the inbox shows it anyway
-            log.exception("access notification could not be sent: %s", subject)
-
-    transaction.on_commit(send)
-
-
-def _site_url(path: str) -> str:
-    return settings.STEWARD_BASE_URL.rstrip("/") + path
-
-
 @transaction.atomic
 def access_request_create(
     *,
@@ -462,12 +440,12 @@ def access_request_create(
         _grant_from(req, actor=actor, now=now)
     else:
         approvers = approvers_for(dataset).exclude(pk=actor.pk)
-        _notify(
+        notify_after_commit(
             f"[Steward] {actor.get_username()} asks for {access} access to {dataset.fqn}",
             f"{actor.get_username()} asks for {access} access to {dataset.fqn} for "
             f"{_human(duration_seconds)}.\nPurpose: {purpose}\n"
             f"Approvals needed: {req.approvals_required}. Respond by {req.respond_by:%Y-%m-%d %H:%M} UTC.\n"
-            f"{_site_url('/access/inbox/')}",
+            f"{site_url('/access/inbox/')}",
             approvers.values_list("email", flat=True),
         )
     return req
@@ -588,11 +566,11 @@ def access_request_decide(
     if req.status == AccessRequest.Status.APPROVED:
         _grant_from(req, actor=actor, now=now)
     if req.status != AccessRequest.Status.PENDING:
-        _notify(
+        notify_after_commit(
             f"[Steward] Your {req.access} request for {req.dataset.fqn} was {req.status}",
             f"{actor.get_username()} {req.status} your request"
             + (f": {note}" if note else ".")
-            + f"\n{_site_url('/access/')}",
+            + f"\n{site_url('/access/')}",
             [req.requester.email],
         )
     return req
@@ -641,7 +619,7 @@ def requests_expire(*, now: dt.datetime | None = None, batch: int = 500) -> int:
                     changes={"status": req.status, "respond_by": req.respond_by.isoformat()},
                     scope=req.dataset,
                 )
-                _notify(
+                notify_after_commit(
                     f"[Steward] Your {req.access} request for {req.dataset.fqn} expired",
                     "Nobody decided on it in time; ask again if you still need access.",
                     [req.requester.email],
@@ -822,11 +800,11 @@ def break_glass_open(
         scope=dataset,
     )
     _changed()
-    _notify(
+    notify_after_commit(
         f"[Steward] BREAK-GLASS: {actor.get_username()} opened {access} access to {dataset.fqn}",
         f"{actor.get_username()} used break-glass access to {dataset.fqn} until "
         f"{grant.expires_at:%Y-%m-%d %H:%M} UTC.\nJustification: {justification}\n"
-        f"Review it by {review.due_at:%Y-%m-%d %H:%M} UTC: {_site_url('/access/inbox/')}",
+        f"Review it by {review.due_at:%Y-%m-%d %H:%M} UTC: {site_url('/access/inbox/')}",
         _owner_emails(dataset),
     )
     return grant
@@ -915,10 +893,10 @@ def break_glass_escalate(*, now: dt.datetime | None = None) -> int:
                 f"due {r.due_at:%Y-%m-%d %H:%M} UTC"
                 for r in overdue
             )
-            _notify(
+            notify_after_commit(
                 f"[Steward] {len(overdue)} break-glass use(s) not reviewed in time",
                 f"Nobody reviewed these break-glass uses by their due date:\n{lines}\n"
-                f"{_site_url('/access/inbox/')}",
+                f"{site_url('/access/inbox/')}",
                 [email for _, email in settings.ADMINS],
             )
     return len(overdue)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.access import permissions, selectors, services
 from apps.access.models import AccessLevel, AccessRequest, Approval, Role, RoleBinding
 from apps.catalog.models import Dataset, DataSource
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, or_404
 from apps.decisions.models import ServiceCredential
 
 DURATIONS = [
@@ -182,7 +182,7 @@ def break_glass(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def break_glass_review(request: HttpRequest, pk: int) -> HttpResponse:
-    review = _or_404(lambda: selectors.break_glass_review_get(actor=request.user, pk=pk))
+    review = or_404(lambda: selectors.break_glass_review_get(actor=request.user, pk=pk))
     try:
         services.break_glass_review(
             actor=request.user,
@@ -199,7 +199,7 @@ def break_glass_review(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    req = _or_404(lambda: selectors.request_get(actor=request.user, pk=pk))
+    req = or_404(lambda: selectors.request_get(actor=request.user, pk=pk))
     try:
         services.access_request_cancel(actor=request.user, request=req)
         messages.success(request, "Request cancelled.")
@@ -211,7 +211,7 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    grant = _or_404(lambda: selectors.grant_get(actor=request.user, pk=pk))
+    grant = or_404(lambda: selectors.grant_get(actor=request.user, pk=pk))
     try:
         services.grant_revoke(
             actor=request.user, grant=grant, reason=request.POST.get("reason", "")
@@ -224,15 +224,6 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(request.POST.get("next") or "access:mine")
 
 
-def _or_404(get: Any) -> Any:
-    try:
-        return get()
-    except ApplicationError as exc:
-        if exc.status == 404:
-            raise Http404(exc.message) from exc
-        raise
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -241,7 +232,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         pk = request.POST.get("request", "")
         verdict = request.POST.get("verdict", "")
-        req = _or_404(
+        req = or_404(
             lambda: selectors.request_get(actor=request.user, pk=int(pk)) if pk.isdigit() else None
         )
         if req is None:

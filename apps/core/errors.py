@@ -76,3 +76,15 @@ def full_clean_or_raise(obj: Any, **kwargs: Any) -> None:
         first_field, messages = next(iter(fields.items()))
         prefix = "" if first_field == "__all__" else f"{first_field}: "
         raise ValidationFailed(f"{prefix}{messages[0]}", extra={"fields": fields}) from exc
+
+
+def or_404(get: Any) -> Any:
+    """``get()``, with a ``NotFound`` it raises turned into Django's ``Http404`` (views)."""
+    from django.http import Http404
+
+    try:
+        return get()
+    except ApplicationError as exc:
+        if exc.status == 404:
+            raise Http404(exc.message) from exc
+        raise

@@ -8,7 +8,6 @@ duplicating an item, a revocation or an audit entry.
 
 import datetime as dt
 import json
-import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -28,9 +26,8 @@ from apps.audit.services import audit_record
 from apps.catalog.models import Dataset, DataSource
 from apps.classification.models import SensitivityLevel
 from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from apps.core.notify import notify_after_commit, site_url
 from apps.reviews.models import Campaign, NonResponse, ReviewItem, ReviewSchedule
-
-log = logging.getLogger(__name__)
 
 NAME_MAX = 200
 NOTE_MAX = 1000
@@ -44,25 +41,6 @@ def require_manager(actor: Any) -> None:
         raise PermissionDenied(
             "Running access reviews needs the reviews.manage permission.", code="permission_denied"
         )
-
-
-def _notify(subject: str, body: str, recipients: Iterable[str]) -> None:
-    """Send after commit; a mail failure never undoes the change it reports."""
-    to = sorted({r for r in recipients if r})
-    if not to:
-        return
-
-    def send() -> None:
-        try:
-            send_mail(subject, body, None, to)
-        except Exception:  # the change stands; the reviews page shows it anyway
-            log.exception("review notification could not be sent: %s", subject)
-
-    transaction.on_commit(send)
-
-
-def _site_url(path: str) -> str:
-    return settings.STEWARD_BASE_URL.rstrip("/") + path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,7 +413,7 @@ def _open(campaign_id: int) -> int:
         subject=f"[Steward] Access review {campaign.name!r}: {{n}} item(s) for you",
         body=(
             "You have {n} access review item(s) to certify or revoke by "
-            f"{campaign.due_at:%Y-%m-%d %H:%M} UTC.\n{_site_url('/reviews/')}"
+            f"{campaign.due_at:%Y-%m-%d %H:%M} UTC.\n{site_url('/reviews/')}"
         ),
     )
     return total
@@ -473,7 +451,7 @@ def _pending_per_reviewer(campaign: Campaign) -> Counter[str]:
 def _mail_reviewers(campaign: Campaign, *, subject: str, body: str) -> int:
     counts = _pending_per_reviewer(campaign)
     for email, n in counts.items():
-        _notify(subject.format(n=n), body.format(n=n), [email])
+        notify_after_commit(subject.format(n=n), body.format(n=n), [email])
     return len(counts)
 
 
@@ -633,7 +611,7 @@ def campaigns_remind(*, now: dt.datetime | None = None) -> int:
                 body=(
                     f"Access review {campaign.name!r} is due {campaign.due_at:%Y-%m-%d %H:%M} "
                     "UTC and {n} of your item(s) are still open. Items nobody answers are "
-                    f"revoked or flagged at the due date.\n{_site_url('/reviews/')}"
+                    f"revoked or flagged at the due date.\n{site_url('/reviews/')}"
                 ),
             )
             audit_record(

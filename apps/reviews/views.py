@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.audit.services import audit_record_alone
 from apps.catalog.models import DataSource
 from apps.classification.models import SensitivityLevel
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, or_404
 from apps.reviews import selectors, services
 from apps.reviews.models import Campaign, NonResponse, ReviewItem, ReviewSchedule
 
@@ -96,15 +96,6 @@ def _apply_error(form: forms.Form, exc: ApplicationError) -> None:
     form.add_error(field if field in form.fields else None, exc.message)
 
 
-def _or_404(get: Any) -> Any:
-    try:
-        return get()
-    except ApplicationError as exc:
-        if exc.status == 404:
-            raise Http404(exc.message) from exc
-        raise
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
@@ -147,7 +138,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def campaign(request: HttpRequest, pk: int) -> HttpResponse:
-    obj = _or_404(lambda: selectors.campaign_get(actor=request.user, pk=pk))
+    obj = or_404(lambda: selectors.campaign_get(actor=request.user, pk=pk))
     outcome = request.GET.get("outcome", "")
     if outcome not in selectors.OUTCOMES:
         outcome = ""
@@ -280,7 +271,7 @@ def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
 @login_required
 def evidence(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """Who decided what and when, for auditors (CSV). The export itself is recorded."""
-    obj = _or_404(lambda: selectors.campaign_get(actor=request.user, pk=pk))
+    obj = or_404(lambda: selectors.campaign_get(actor=request.user, pk=pk))
     if not selectors.sees_all(request.user):
         raise Http404("No such review campaign.")
     items = selectors.campaign_items(actor=request.user, campaign=obj)

@@ -10,14 +10,13 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from django.utils import timezone
 
 from apps.access.models import Grant
 from apps.access.tasks import grants_close_expired_task
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_seal_pending
 from apps.audit.verify import verify_log
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import grants_bulk
 from tests.waiting import wait_until
 from tests.workers import broker_unacked
 
@@ -25,27 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 GRANTS = 3000
 BATCH = 20  # one transaction each, so the kill lands after the first and before the last
-
-
-def _expired_grants(n: int) -> set[int]:
-    users = UserFactory.create_batch(5)
-    datasets = DatasetFactory.create_batch(3)
-    now = timezone.now()
-    Grant.objects.bulk_create(
-        [
-            Grant(
-                user=users[i % len(users)],
-                dataset=datasets[i % len(datasets)],
-                access="read",
-                purpose="seeded",
-                starts_at=now - dt.timedelta(days=2),
-                expires_at=now - dt.timedelta(hours=1, seconds=i),
-            )
-            for i in range(n)
-        ],
-        batch_size=1000,
-    )
-    return set(Grant.objects.values_list("pk", flat=True))
 
 
 def _closed() -> dict[int, dt.datetime]:
@@ -57,7 +35,7 @@ def _closed_count() -> int:
 
 
 def test_a_worker_killed_mid_expiry_closes_every_grant_once_and_loses_none(worker_processes):
-    ids = _expired_grants(GRANTS)
+    ids = grants_bulk(GRANTS, expires_in=-dt.timedelta(hours=1))
     first = worker_processes.start()
 
     grants_close_expired_task.delay(batch=BATCH)

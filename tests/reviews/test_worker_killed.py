@@ -10,11 +10,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from apps.access.models import Grant
 from apps.audit.models import AuditEvent
 from apps.reviews.models import Campaign, ReviewItem
 from apps.reviews.tasks import campaign_generate_task
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import grants_bulk
 from tests.waiting import wait_until
 from tests.workers import broker_unacked
 
@@ -24,33 +23,12 @@ GRANTS = 3000
 BATCH = 20  # items per transaction, so the kill lands after the first and before the last
 
 
-def _active_grants(n: int) -> set[int]:
-    users = UserFactory.create_batch(5)
-    datasets = DatasetFactory.create_batch(3, owner=UserFactory())
-    now = timezone.now()
-    Grant.objects.bulk_create(
-        [
-            Grant(
-                user=users[i % len(users)],
-                dataset=datasets[i % len(datasets)],
-                access="read",
-                purpose="seeded",
-                starts_at=now - dt.timedelta(days=1),
-                expires_at=now + dt.timedelta(days=30, seconds=i),
-            )
-            for i in range(n)
-        ],
-        batch_size=1000,
-    )
-    return set(Grant.objects.values_list("pk", flat=True))
-
-
 def _items() -> int:
     return ReviewItem.objects.count()
 
 
 def test_a_worker_killed_mid_generation_leaves_one_item_per_grant(worker_processes, admin):
-    ids = _active_grants(GRANTS)
+    ids = grants_bulk(GRANTS, expires_in=dt.timedelta(days=30))
     now = timezone.now()
     campaign = Campaign.objects.create(
         name="Q4", created_by=admin, created_at=now, due_at=now + dt.timedelta(days=14)
