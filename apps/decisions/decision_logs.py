@@ -9,21 +9,26 @@ Each event becomes one ``decision.remote`` audit entry shaped like a local decis
 obligations read from ``result`` the way ``decision_evaluate`` reads its engine's answer, the
 bundle revision as policy revision, and a SHA-256 of the input instead of the input itself (it
 may carry personal data). A batch is all or nothing: every event is checked before any is
-recorded, and all are recorded in one commit.
+recorded, and all are recorded in one commit. An event whose ``decision_id`` was recorded
+already (a batch the agent sends again) is skipped.
 """
 
+import datetime as dt
 import gzip
 import hashlib
 import io
 import json
+import time
 import zlib
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from apps.audit.services import Entry, Target, audit_record_committed_many
 from apps.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from apps.decisions.bundles import BUNDLE_NAME
+from apps.decisions.models import RemoteDecision
 from apps.decisions.services import decision_from_result
 
 MAX_EVENTS = 10_000
@@ -157,7 +162,48 @@ def decision_log_ingest(*, caller: Any, body: bytes, content_encoding: str = "")
     of decision events, or inflates past ``DECISION_LOG_MAX_BYTES``; raises
     ``ServiceUnavailable`` when the audit log cannot take it (OPA keeps the batch and retries).
     """
-    entries = [_entry(event) for event in _events(_decompressed(body, content_encoding))]
+    fresh = _not_yet_recorded(_events(_decompressed(body, content_encoding)))
+    entries = [_entry(event) for event in fresh]
     if entries:
         audit_record_committed_many(actor=caller, entries=entries)
+        RemoteDecision.objects.bulk_create(
+            [RemoteDecision(decision_id=e["decision_id"]) for e in fresh],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+    _prune()
     return len(entries)
+
+
+def _not_yet_recorded(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events whose decision id is new (OPA re-sends a batch whose upload it thinks
+    failed). Ids are noted after their entries commit, so an upload that fails is recorded
+    in full when it comes again; only one that dies between the two commits, or arrives twice
+    at the same moment, can be recorded twice: never lost."""
+    ids = list(dict.fromkeys(e["decision_id"] for e in events))
+    known: set[str] = set()
+    for start in range(0, len(ids), 1000):
+        known.update(
+            RemoteDecision.objects.filter(decision_id__in=ids[start : start + 1000]).values_list(
+                "decision_id", flat=True
+            )
+        )
+    fresh: list[dict[str, Any]] = []
+    for event in events:
+        if event["decision_id"] not in known:
+            known.add(event["decision_id"])
+            fresh.append(event)
+    return fresh
+
+
+class _Pruning:
+    last = 0.0
+
+
+def _prune() -> None:
+    """Forget recorded ids older than DECISION_LOG_DEDUPE_HOURS (OPA retries within minutes)."""
+    if time.monotonic() - _Pruning.last < 600:
+        return
+    _Pruning.last = time.monotonic()
+    horizon = timezone.now() - dt.timedelta(hours=settings.DECISION_LOG_DEDUPE_HOURS)
+    RemoteDecision.objects.filter(recorded_at__lt=horizon).delete()

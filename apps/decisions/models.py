@@ -84,3 +84,14 @@ class SnapshotCounter(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot counter {self.version}"
+
+
+class RemoteDecision(models.Model):
+    """The id of a decision an OPA agent uploaded and the audit log recorded, so a batch the
+    agent sends again (its upload timed out after we committed) is not recorded twice."""
+
+    decision_id = models.CharField(max_length=128, unique=True)
+    recorded_at = models.DateTimeField(db_default=functions.Now(), db_index=True)
+
+    def __str__(self) -> str:
+        return self.decision_id

@@ -204,7 +204,10 @@ OPA_TIMEOUT_SECONDS = env.float("OPA_TIMEOUT_SECONDS", default=0.5)
 OPA_TOKEN = env("OPA_TOKEN", default="")
 # An OPA decision-log upload (POST /logs) may inflate to at most this many bytes (gzip bombs).
 DECISION_LOG_MAX_BYTES = env.int("DECISION_LOG_MAX_BYTES", default=5 * 1024 * 1024)
-# How old the governance snapshot a decision reads may be (each worker thread rebuilds it).
+# Uploaded decision ids are remembered this long, so a batch OPA sends again is recorded once.
+DECISION_LOG_DEDUPE_HOURS = env.int("DECISION_LOG_DEDUPE_HOURS", default=24)
+# How often a process asks whether anything the governance snapshot reads changed (it rebuilds
+# only when something did): the most a decision can lag behind a committed change.
 DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=1.0)
 
 # Mail (access notifications, audit alerts): EMAIL_URL such as smtp+tls://user:pass@host:587;

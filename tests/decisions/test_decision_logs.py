@@ -196,3 +196,18 @@ def test_a_credential_without_the_log_scope_is_403(client, admin):
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
     assert not _remote().exists()
+
+
+def test_a_batch_sent_again_is_recorded_once(client, log_token):
+    batch = [_event("d-1"), _event("d-2"), _event("d-1")]  # and a repeat inside it
+    assert _upload(client, log_token, batch).status_code == 204
+    assert _upload(client, log_token, batch).status_code == 204  # OPA retrying after a timeout
+    assert _upload(client, log_token, [_event("d-2"), _event("d-3")]).status_code == 204
+    assert [e.changes["decision_id"] for e in _remote()] == ["d-1", "d-2", "d-3"]
+
+
+def test_a_batch_that_failed_is_recorded_in_full_when_sent_again(client, log_token):
+    with audit_inserts_failing():
+        assert _upload(client, log_token, [_event("d-1"), _event("d-2")]).status_code == 503
+    assert _upload(client, log_token, [_event("d-1"), _event("d-2")]).status_code == 204
+    assert [e.changes["decision_id"] for e in _remote()] == ["d-1", "d-2"]
