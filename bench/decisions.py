@@ -143,7 +143,7 @@ def main() -> int:
     )
     print(f"engine load (policies + snapshot): {loaded:.2f} s")
     print(
-        f"interpreter (what the service uses today), {len(times):,} decisions"
+        f"interpreter (DECISION_ENGINE=interpreter), {len(times):,} decisions"
         f" ({allowed / len(times):.0%} allowed): p50 {statistics.median(times):.0f} us,"
         f" p99 {pct(times, 0.99):.0f} us, max {max(times):.0f} us  (goal p50 <= 50 us, p99 <= 150 us)"
     )
@@ -173,7 +173,27 @@ def main() -> int:
             mismatches += 1
     print(
         f"compiled (RVM): compile + load {compiled_s:.2f} s; p50 {statistics.median(compiled):.0f} us,"
-        f" p99 {pct(compiled, 0.99):.0f} us; {mismatches} of 2,000 decisions differ from the interpreter"
+        f" p99 {pct(compiled, 0.99):.0f} us (execute only); {mismatches} of 2,000 decisions differ"
+        " from the interpreter"
+    )
+
+    # What decision_evaluate calls (the default engine): input JSON in, answer JSON out.
+    from apps.decisions.engines.embedded import CompiledRegorusEngine
+
+    service = CompiledRegorusEngine(
+        dict(modules), entry_points=("data.steward.governance.decision",), data_json=data
+    )
+    for r in reqs[:500]:
+        service.evaluate("data.steward.governance.decision", r)
+    end_to_end = []
+    for r in reqs:
+        t0 = time.perf_counter_ns()
+        service.evaluate("data.steward.governance.decision", r)
+        end_to_end.append((time.perf_counter_ns() - t0) / 1000)
+    print(
+        f"compiled, as the service calls it (CompiledRegorusEngine.evaluate: input and answer"
+        f" as JSON): p50 {statistics.median(end_to_end):.0f} us, p99 {pct(end_to_end, 0.99):.0f} us"
+        "  (goal p50 <= 50 us, p99 <= 150 us)"
     )
     return 0
 
