@@ -31,6 +31,7 @@ from apps.audit.services import audit_record
 from apps.catalog.models import Column, Dataset, DataSource
 from apps.catalog.permissions import is_owner_or_steward
 from apps.classification.models import SensitivityLevel
+from apps.core.batches import in_claimed_batches
 from apps.core.errors import (
     Conflict,
     NotFound,
@@ -599,34 +600,32 @@ def access_request_cancel(*, actor: Any, request: AccessRequest) -> AccessReques
 def requests_expire(*, now: dt.datetime | None = None, batch: int = 500) -> int:
     """Expire pending requests nobody acted on in time (idempotent; safe to run concurrently)."""
     now = now or timezone.now()
-    done = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                AccessRequest.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("dataset", "requester")
-                .filter(status=AccessRequest.Status.PENDING, respond_by__lte=now)
-                .order_by("respond_by", "id")[:batch]
+
+    def expire(due: list[AccessRequest]) -> None:
+        for req in due:
+            req.status = AccessRequest.Status.EXPIRED
+            req.decided_at = now
+            req.save(update_fields=["status", "decided_at"])
+            audit_record(
+                actor=None,
+                action="access.request.expire",
+                target=req,
+                changes={"status": req.status, "respond_by": req.respond_by.isoformat()},
+                scope=req.dataset,
             )
-            for req in due:
-                req.status = AccessRequest.Status.EXPIRED
-                req.decided_at = now
-                req.save(update_fields=["status", "decided_at"])
-                audit_record(
-                    actor=None,
-                    action="access.request.expire",
-                    target=req,
-                    changes={"status": req.status, "respond_by": req.respond_by.isoformat()},
-                    scope=req.dataset,
-                )
-                notify_after_commit(
-                    f"[Steward] Your {req.access} request for {req.dataset.fqn} expired",
-                    "Nobody decided on it in time; ask again if you still need access.",
-                    [req.requester.email],
-                )
-        done += len(due)
-        if len(due) < batch:
-            return done
+            notify_after_commit(
+                f"[Steward] Your {req.access} request for {req.dataset.fqn} expired",
+                "Nobody decided on it in time; ask again if you still need access.",
+                [req.requester.email],
+            )
+
+    return in_claimed_batches(
+        AccessRequest.objects.select_related("dataset", "requester")
+        .filter(status=AccessRequest.Status.PENDING, respond_by__lte=now)
+        .order_by("respond_by", "id"),
+        batch=batch,
+        handle=expire,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,30 +703,27 @@ def grants_close_expired(*, now: dt.datetime | None = None, batch: int = 500) ->
     request time); this closes the row, records it, and drops it from the next snapshot.
     """
     now = now or timezone.now()
-    done = 0
-    while True:
-        with transaction.atomic():
-            due = list(
-                Grant.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("dataset", "user")
-                .filter(closed_at__isnull=True, expires_at__lte=now)
-                .order_by("expires_at", "id")[:batch]
+
+    def close(due: list[Grant]) -> None:
+        for grant in due:
+            grant.closed_at = now
+            grant.save(update_fields=["closed_at"])
+            audit_record(
+                actor=None,
+                action="access.grant.expire",
+                target=grant,
+                changes=_grant_changes(grant),
+                scope=grant.dataset,
             )
-            for grant in due:
-                grant.closed_at = now
-                grant.save(update_fields=["closed_at"])
-                audit_record(
-                    actor=None,
-                    action="access.grant.expire",
-                    target=grant,
-                    changes=_grant_changes(grant),
-                    scope=grant.dataset,
-                )
-            if due:
-                _changed()
-        done += len(due)
-        if len(due) < batch:
-            return done
+        _changed()
+
+    return in_claimed_batches(
+        Grant.objects.select_related("dataset", "user")
+        .filter(closed_at__isnull=True, expires_at__lte=now)
+        .order_by("expires_at", "id"),
+        batch=batch,
+        handle=close,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

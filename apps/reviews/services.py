@@ -25,6 +25,7 @@ from apps.access.services import grant_end_for_review, has_permission, role_bind
 from apps.audit.services import audit_record
 from apps.catalog.models import Dataset, DataSource
 from apps.classification.models import SensitivityLevel
+from apps.core.batches import in_claimed_batches
 from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from apps.core.notify import notify_after_commit, site_url
 from apps.reviews.models import Campaign, NonResponse, ReviewItem, ReviewSchedule
@@ -631,34 +632,33 @@ def campaigns_close_due(*, now: dt.datetime | None = None, batch: int = 500) -> 
     close the campaign. Idempotent; safe to run concurrently. Returns items handled."""
     now = now or timezone.now()
     done = 0
+
+    def answer(items: list[ReviewItem]) -> None:
+        for item in items:
+            outcome = (
+                ReviewItem.Outcome.REVOKED
+                if item.on_no_response == NonResponse.REVOKE
+                else ReviewItem.Outcome.FLAGGED
+            )
+            _conclude(
+                item,
+                outcome=outcome,
+                actor=None,
+                now=now,
+                note="no response by the due date",
+                action="expire",
+            )
+
     for campaign_id in Campaign.objects.filter(
         status=Campaign.Status.OPEN, due_at__lte=now
     ).values_list("pk", flat=True):
-        while True:
-            with transaction.atomic():
-                items = list(
-                    ReviewItem.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("campaign", "dataset")
-                    .filter(campaign_id=campaign_id, outcome=ReviewItem.Outcome.PENDING)
-                    .order_by("pk")[:batch]
-                )
-                for item in items:
-                    outcome = (
-                        ReviewItem.Outcome.REVOKED
-                        if item.on_no_response == NonResponse.REVOKE
-                        else ReviewItem.Outcome.FLAGGED
-                    )
-                    _conclude(
-                        item,
-                        outcome=outcome,
-                        actor=None,
-                        now=now,
-                        note="no response by the due date",
-                        action="expire",
-                    )
-            done += len(items)
-            if len(items) < batch:
-                break
+        done += in_claimed_batches(
+            ReviewItem.objects.select_related("campaign", "dataset")
+            .filter(campaign_id=campaign_id, outcome=ReviewItem.Outcome.PENDING)
+            .order_by("pk"),
+            batch=batch,
+            handle=answer,
+        )
         _close(campaign_id, now)
     return done
 
