@@ -242,6 +242,14 @@ def _utc(when: dt.datetime | None) -> str:
     )
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A spreadsheet opening the evidence must not run a reviewer's note as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
     yield EVIDENCE_HEADER
     for item in items.iterator(chunk_size=2000):
@@ -252,7 +260,7 @@ def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
         if item.decided_at:
             decided_by = item.decided_by.get_username() if item.decided_by else "system (due date)"
         yield [
-            campaign.name,
+            _cell(campaign.name),
             str(item.pk),
             item.kind,
             item.principal,
@@ -264,7 +272,7 @@ def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
             item.outcome,
             decided_by,
             _utc(item.decided_at),
-            item.note,
+            _cell(item.note),
         ]
 
 

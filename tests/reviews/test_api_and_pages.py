@@ -166,7 +166,7 @@ def test_campaign_page_chart_and_evidence(admin, owner, rick, customers):
     campaign = _campaign(admin, include_bindings=False)
     ids = sorted(campaign.items.values_list("pk", flat=True))
     services.items_decide(actor=owner, item_ids=ids[:1], verdict="certify", note="needed, 'ok'")
-    services.items_decide(actor=owner, item_ids=ids[1:2], verdict="revoke")
+    services.items_decide(actor=owner, item_ids=ids[1:2], verdict="revoke", note="=HYPERLINK(x)")
     services.campaigns_close_due(now=campaign.due_at)  # the other two: restricted → revoked
 
     page = _page(admin).get(f"/reviews/campaigns/{campaign.pk}/").content.decode()
@@ -183,6 +183,7 @@ def test_campaign_page_chart_and_evidence(admin, owner, rick, customers):
     assert [r["outcome"] for r in rows] == ["certified", "revoked", "revoked", "revoked"]
     assert [r["decided_by"] for r in rows] == ["olivia", "olivia", *["system (due date)"] * 2]
     assert rows[0]["note"] == "needed, 'ok'"
+    assert rows[1]["note"] == "'=HYPERLINK(x)"  # never a formula in a spreadsheet
     assert rows[0]["reviewer"] == "olivia"
     assert rows[0]["decided_at_utc"].endswith("Z")
     assert AuditEvent.objects.filter(
