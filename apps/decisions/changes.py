@@ -99,6 +99,57 @@ def install_triggers(apps: Any, schema_editor: Any) -> None:
             schema_editor.execute(sql)
 
 
+_GRANTS = "access_grant"
+
+
+def install_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: a grant's insert, update or delete notes whose grants changed (``grants_of``
+    with the user id), so the snapshot can be patched instead of rebuilt; a TRUNCATE is still
+    an ``any``."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        """
+        CREATE OR REPLACE FUNCTION steward_snapshot_grant_touched() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP <> 'INSERT' THEN
+                INSERT INTO decisions_snapshotchange (txid, kind, key)
+                VALUES (pg_current_xact_id()::text::bigint, 'grants_of', OLD.user_id);
+            END IF;
+            IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.user_id <> OLD.user_id) THEN
+                INSERT INTO decisions_snapshotchange (txid, kind, key)
+                VALUES (pg_current_xact_id()::text::bigint, 'grants_of', NEW.user_id);
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
+    name = f"steward_snapshot_{_GRANTS}"
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {_GRANTS}")
+    schema_editor.execute(
+        f"CREATE TRIGGER {name} AFTER TRUNCATE ON {_GRANTS} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
+    )
+    schema_editor.execute(
+        f"CREATE TRIGGER {name}_rows AFTER INSERT OR UPDATE OR DELETE ON {_GRANTS} "
+        "FOR EACH ROW EXECUTE FUNCTION steward_snapshot_grant_touched()"
+    )
+
+
+def remove_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    name = f"steward_snapshot_{_GRANTS}"
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_rows ON {_GRANTS}")
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {_GRANTS}")
+    schema_editor.execute(
+        f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {_GRANTS} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
+    )
+    schema_editor.execute("DROP FUNCTION IF EXISTS steward_snapshot_grant_touched()")
+
+
 def remove_triggers(apps: Any, schema_editor: Any) -> None:
     vendor = schema_editor.connection.vendor
     quote = schema_editor.quote_name
@@ -161,6 +212,24 @@ def changed_since(marker: str) -> bool:
                 [f"{int(PRUNE_AFTER.total_seconds())} seconds"],
             )
         return changed
+
+
+def changes_since(marker: str) -> tuple[bool, set[int]]:
+    """(everything to rebuild?, ids of the people whose grants alone changed) for the writes
+    committed since ``marker`` and visible now. Run it inside ``read_consistently`` so the
+    answer and the data read for the patch come from the same view. SQLite: always a rebuild."""
+    if connection.vendor != "postgresql" or not marker:
+        return True, set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT kind, key FROM decisions_snapshotchange "
+            "WHERE NOT pg_visible_in_snapshot(txid::text::xid8, %s::pg_snapshot)",
+            [marker],
+        )
+        rows = cursor.fetchall()
+    if any(kind != "grants_of" or key is None for kind, key in rows):
+        return True, set()
+    return False, {int(key) for _, key in rows}
 
 
 def max_unchecked_seconds() -> float:

@@ -70,11 +70,17 @@ class SnapshotChange(models.Model):
     """One write to data the governance snapshot reads, recorded by a database trigger
     (``apps.decisions.changes``) with the writing transaction's id. Pruned after a while."""
 
+    class Kind(models.TextChoices):
+        ANY = "any"  # rebuild everything
+        GRANTS_OF = "grants_of"  # only this user's grants (``key``) changed
+
     txid = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_default=Kind.ANY)
+    key = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(db_default=functions.Now(), db_index=True)
 
     def __str__(self) -> str:
-        return f"change by transaction {self.txid}"
+        return f"{self.kind} {self.key or ''} by transaction {self.txid}".replace("  ", " ")
 
 
 class SnapshotCounter(models.Model):

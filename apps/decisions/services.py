@@ -30,7 +30,7 @@ from apps.decisions.packages import (
     active_policy,
     package_queries,
 )
-from apps.decisions.snapshot import build_snapshot
+from apps.decisions.snapshot import build_snapshot, grants_of
 
 DECISION_QUERY = GOVERNANCE_QUERY
 
@@ -62,6 +62,7 @@ class Build:
     snapshot: dict[str, Any]
     data_json: str  # {"steward": {"snapshot", "packages"}}, serialized once for every engine
     marker: str
+    incremental: bool = False  # patched from the previous build (only grants changed)
 
 
 class _Shared:
@@ -130,26 +131,41 @@ def current_build() -> Build:
             return build
         generation = _version["generation"]  # read first: an invalidation meanwhile wins
         unchecked = time.monotonic() - _shared.checked_at
-        if (
-            build is None
-            or unchecked > changes.max_unchecked_seconds()
-            or changes.changed_since(build.marker)
-        ):
-            marker, (active, snapshot) = changes.read_consistently(
-                lambda: (active_policy(), build_snapshot())
-            )
-            with _version_lock:
-                _version["n"] += 1
-                version = _version["n"]
-            snapshot["version"] = version
-            data_json = json.dumps({"steward": {"snapshot": snapshot, "packages": active.data}})
-            build = Build(version, active, snapshot, data_json, marker)
-            _shared.build = build
+        if build is None or unchecked > changes.max_unchecked_seconds():
+            _shared.build = build = _rebuilt(None)
+        elif changes.changed_since(build.marker):
+            _shared.build = build = _rebuilt(build)
         _shared.checked_at = time.monotonic()
         _shared.generation = generation
         return build
     finally:
         _shared.lock.release()
+
+
+def _rebuilt(previous: Build | None) -> Build:
+    """A new build: when only some people's grants changed since ``previous``, its snapshot
+    with their grants read again (``incremental``); otherwise everything read again. Either
+    way from one consistent read, whose marker the new build keeps."""
+
+    def read() -> tuple[ActivePolicy, dict[str, Any], bool]:
+        if previous is not None:
+            everything, people = changes.changes_since(previous.marker)
+            if not everything and people:
+                entries, principals = grants_of(people)
+                grants = {
+                    p: g for p, g in previous.snapshot["grants"].items() if p not in principals
+                }
+                grants.update(entries)
+                return previous.active, {**previous.snapshot, "grants": grants}, True
+        return active_policy(), build_snapshot(), False
+
+    marker, (active, snapshot, incremental) = changes.read_consistently(read)
+    with _version_lock:
+        _version["n"] += 1
+        version = _version["n"]
+    snapshot["version"] = version
+    data_json = json.dumps({"steward": {"snapshot": snapshot, "packages": active.data}})
+    return Build(version, active, snapshot, data_json, marker, incremental)
 
 
 def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str]]:

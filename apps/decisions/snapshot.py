@@ -187,9 +187,29 @@ def _bindings(
     return {who: {scope: sorted(p) for scope, p in scopes.items()} for who, scopes in out.items()}
 
 
-def _grants(users: dict[int, str], fqn_of: dict[int, str]) -> dict[str, Any]:
+def grants_of(user_ids: set[int]) -> tuple[dict[str, Any], set[str]]:
+    """The ``grants`` entries of these people as ``build_snapshot`` makes them, and their
+    principals (to drop the entries of those who no longer hold any): what a snapshot needs
+    patched when only their grants changed."""
+    people = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("id", "username"))
+    active = dict(
+        get_user_model()
+        .objects.filter(pk__in=user_ids, is_active=True)
+        .values_list("id", "username")
+    )
+    dataset_ids = Grant.objects.filter(user_id__in=user_ids).values("dataset_id")
+    fqn_of = dict(
+        Dataset.objects.filter(pk__in=dataset_ids, removed_at__isnull=True).values_list("id", "fqn")
+    )
+    entries = _grants(active, fqn_of, user_ids=user_ids)
+    return entries, {_principal("user", name) for name in people.values()}
+
+
+def _grants(
+    users: dict[int, str], fqn_of: dict[int, str], user_ids: set[int] | None = None
+) -> dict[str, Any]:
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
-    for pk, user_id, dataset_id, access, columns, expires_at_ns in _open_grants():
+    for pk, user_id, dataset_id, access, columns, expires_at_ns in _open_grants(user_ids):
         if user_id in users and dataset_id in fqn_of:
             out[_principal("user", users[user_id])][fqn_of[dataset_id]][str(pk)] = {
                 "access": access,
@@ -206,22 +226,29 @@ _OPEN_GRANTS_PG = """
 """
 
 
-def _open_grants() -> Iterator[tuple[int, int, int, str, list[str], int]]:
-    """(id, user, dataset, access, columns, expires_at in ns) of every open grant.
+def _open_grants(
+    user_ids: set[int] | None = None,
+) -> Iterator[tuple[int, int, int, str, list[str], int]]:
+    """(id, user, dataset, access, columns, expires_at in ns) of every open grant (of these
+    people only, if given).
 
     The one big table here (100,000 grants in the bench): on Postgres read with one plain
     query, the expiry converted in SQL and the columns parsed only when there are any, which
     took the snapshot build from 1.7 s to a fraction of that."""
     if connection.vendor != "postgresql":
-        rows = Grant.objects.filter(revoked_at__isnull=True, closed_at__isnull=True).values_list(
-            "id", "user_id", "dataset_id", "access", "columns", "expires_at"
-        )
+        grants = Grant.objects.filter(revoked_at__isnull=True, closed_at__isnull=True)
+        if user_ids is not None:
+            grants = grants.filter(user_id__in=user_ids)
+        rows = grants.values_list("id", "user_id", "dataset_id", "access", "columns", "expires_at")
         for pk, user_id, dataset_id, access, columns, expires_at in rows.iterator(chunk_size=20000):
             ns = int(expires_at.timestamp()) * 1_000_000_000 + expires_at.microsecond * 1000
             yield pk, user_id, dataset_id, access, columns, ns
         return
     with connection.cursor() as cursor:
-        cursor.execute(_OPEN_GRANTS_PG)
+        if user_ids is None:
+            cursor.execute(_OPEN_GRANTS_PG)
+        else:
+            cursor.execute(_OPEN_GRANTS_PG + " AND user_id = ANY(%s)", [sorted(user_ids)])
         for pk, user_id, dataset_id, access, columns, ns in cursor.fetchall():
             yield (
                 pk,

@@ -208,7 +208,7 @@ DECISION_LOG_MAX_BYTES = env.int("DECISION_LOG_MAX_BYTES", default=5 * 1024 * 10
 DECISION_LOG_DEDUPE_HOURS = env.int("DECISION_LOG_DEDUPE_HOURS", default=24)
 # How often a process asks whether anything the governance snapshot reads changed (it rebuilds
 # only when something did): the most a decision can lag behind a committed change.
-DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=1.0)
+DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=0.25)
 
 # Mail (access notifications, audit alerts): EMAIL_URL such as smtp+tls://user:pass@host:587;
 # by default mails are printed to the console. ADMINS: "Name <a@b>, Other <c@d>".

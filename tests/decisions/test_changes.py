@@ -1,6 +1,7 @@
 """Change-driven snapshot builds: database triggers note every write the snapshot depends on,
 whoever makes it, so a process rebuilds exactly when something changed."""
 
+import datetime as dt
 import threading
 import time
 
@@ -79,3 +80,42 @@ def test_a_transaction_in_flight_during_the_build_counts_once_it_commits():
     release.set()
     thread.join(10)
     assert changes.changed_since(marker) is True
+
+
+def _without_version(snapshot: dict) -> dict:
+    return {k: v for k, v in snapshot.items() if k != "version"}
+
+
+def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, owner, settings):
+    """Grants change most (requests, revocations, expiry): only the people whose grants
+    changed are read again, and the result is what a full build gives."""
+    from apps.access.models import Grant
+    from apps.decisions.snapshot import build_snapshot
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    current_build()
+    now = timezone.now()
+    grant = Grant.objects.create(
+        user=viewer,
+        dataset=leads,
+        access="read",
+        purpose="audit",
+        starts_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+    )
+    patched = current_build()
+    assert patched.incremental is True
+    assert _without_version(patched.snapshot) == _without_version(build_snapshot())
+    assert "user:vera" in patched.snapshot["grants"]
+    assert _read("vera") is True
+
+    Grant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
+    revoked = current_build()
+    assert revoked.incremental is True
+    assert "user:vera" not in revoked.snapshot["grants"]
+    assert _without_version(revoked.snapshot) == _without_version(build_snapshot())
+    assert _read("vera") is False
+
+    # Anything else (here a dataset's owner) rebuilds it all.
+    Dataset.objects.filter(pk=leads.pk).update(owner=viewer)
+    assert current_build().incremental is False
