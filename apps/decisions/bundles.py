@@ -115,7 +115,7 @@ def bundle_get(*, name: str) -> Bundle:
     """The current bundle called ``name``.
 
     Made from the process's current build (``current_build``: rebuilt only when something it
-    reads changed), once per build; a poll with nothing changed costs one indexed query at
+    reads changed), once per build; a poll with nothing changed costs one small query at
     most. The revision, and so the ETag, depends only on the content, so every process serves
     the same one for the same policies and data.
     """

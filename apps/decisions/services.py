@@ -115,7 +115,7 @@ def current_build() -> Build:
 
     At most every ``DECISION_SNAPSHOT_REFRESH_SECONDS`` (and at once after
     ``snapshot_invalidate``) one thread asks the database whether anything changed since the
-    build (one indexed query); only then is the snapshot rebuilt, once for the whole process.
+    build (one small query); only then is the snapshot built again, once for the whole process.
     Meanwhile other threads keep deciding from the build they have.
     """
     build = _shared.build
