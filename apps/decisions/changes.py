@@ -20,6 +20,7 @@ snapshot only when something changed, instead of on a timer, and never misses a 
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
@@ -150,6 +151,94 @@ def remove_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
     schema_editor.execute("DROP FUNCTION IF EXISTS steward_snapshot_grant_touched()")
 
 
+# Tables whose row changes touch one dataset's entry only: (table, SQL giving the dataset id
+# from the row as NEW or OLD, referred to as ROW).
+_DATASET_ROWS = {
+    "catalog_column": "ROW.dataset_id",
+    "catalog_column_categories": "(SELECT dataset_id FROM catalog_column WHERE id = ROW.column_id)",
+    "catalog_datasetuserobjectpermission": "ROW.content_object_id",
+    "catalog_datasetgroupobjectpermission": "ROW.content_object_id",
+}
+
+
+_DATASET_ROW_FUNCTION = """
+CREATE OR REPLACE FUNCTION FUNCTION_NAME() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO decisions_snapshotchange (txid, kind, key)
+        VALUES (pg_current_xact_id()::text::bigint, 'dataset', OLD_DATASET);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO decisions_snapshotchange (txid, kind, key)
+        VALUES (pg_current_xact_id()::text::bigint, 'dataset', NEW_DATASET);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def install_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: changes to one dataset's columns, categories, viewers, owners or
+    sensitivity note that dataset (``dataset``), so its entry alone is read again. A dataset
+    created, removed, renamed or moved, and any TRUNCATE, is still an ``any``."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table, expression in _DATASET_ROWS.items():
+        function = f"steward_snapshot_{table}_row"[:63]
+        sql = (
+            _DATASET_ROW_FUNCTION.replace("FUNCTION_NAME", function)
+            .replace("OLD_DATASET", expression.replace("ROW", "OLD"))
+            .replace("NEW_DATASET", expression.replace("ROW", "NEW"))
+        )
+        schema_editor.execute(sql)
+        _row_triggers(schema_editor, table, function)
+    schema_editor.execute(
+        """
+        CREATE OR REPLACE FUNCTION steward_snapshot_catalog_dataset_row() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'UPDATE' AND NEW.fqn = OLD.fqn AND NEW.source_id = OLD.source_id
+               AND NEW.removed_at IS NOT DISTINCT FROM OLD.removed_at THEN
+                INSERT INTO decisions_snapshotchange (txid, kind, key)
+                VALUES (pg_current_xact_id()::text::bigint, 'dataset', NEW.id);
+            ELSE
+                INSERT INTO decisions_snapshotchange (txid) VALUES (pg_current_xact_id()::text::bigint);
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
+    _row_triggers(schema_editor, "catalog_dataset", "steward_snapshot_catalog_dataset_row")
+
+
+def _row_triggers(schema_editor: Any, table: str, function: str) -> None:
+    """Replace ``table``'s statement trigger by ``function`` per row (TRUNCATE stays ``any``)."""
+    name = f"steward_snapshot_{table}"[:63]
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+    schema_editor.execute(
+        f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
+    )
+    schema_editor.execute(
+        f"CREATE TRIGGER {name[:58]}_rows AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+    )
+
+
+def remove_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table in [*_DATASET_ROWS, "catalog_dataset"]:
+        name = f"steward_snapshot_{table}"[:63]
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name[:58]}_rows ON {table}")
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        schema_editor.execute(
+            f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
+        )
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {f'steward_snapshot_{table}_row'[:63]}()")
+
+
 def remove_triggers(apps: Any, schema_editor: Any) -> None:
     vendor = schema_editor.connection.vendor
     quote = schema_editor.quote_name
@@ -214,12 +303,26 @@ def changed_since(marker: str) -> bool:
         return changed
 
 
-def changes_since(marker: str) -> tuple[bool, set[int]]:
-    """(everything to rebuild?, ids of the people whose grants alone changed) for the writes
-    committed since ``marker`` and visible now. Run it inside ``read_consistently`` so the
-    answer and the data read for the patch come from the same view. SQLite: always a rebuild."""
+# Past this many datasets to read again (a schema sync), one full build is cheaper.
+PATCH_DATASETS_MAX = 500
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What committed since a marker: everything to rebuild, or only these people's grants
+    and these datasets' entries."""
+
+    everything: bool
+    grants_of: frozenset[int] = frozenset()
+    datasets: frozenset[int] = frozenset()
+
+
+def changes_since(marker: str) -> Pending:
+    """The writes committed since ``marker`` and visible now, by what they touch. Run it inside
+    ``read_consistently`` so the answer and the data read for a patch come from the same view.
+    SQLite: always everything."""
     if connection.vendor != "postgresql" or not marker:
-        return True, set()
+        return Pending(everything=True)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT kind, key FROM decisions_snapshotchange "
@@ -227,9 +330,15 @@ def changes_since(marker: str) -> tuple[bool, set[int]]:
             [marker],
         )
         rows = cursor.fetchall()
-    if any(kind != "grants_of" or key is None for kind, key in rows):
-        return True, set()
-    return False, {int(key) for _, key in rows}
+    grants_of = frozenset(int(key) for kind, key in rows if kind == "grants_of" and key)
+    datasets = frozenset(int(key) for kind, key in rows if kind == "dataset" and key)
+    if (
+        len(grants_of) + len(datasets) < len(rows)  # an "any", or a key-less row
+        or len(datasets) > PATCH_DATASETS_MAX
+        or not rows
+    ):
+        return Pending(everything=True)
+    return Pending(everything=False, grants_of=grants_of, datasets=datasets)
 
 
 def max_unchecked_seconds() -> float:

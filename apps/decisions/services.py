@@ -30,7 +30,7 @@ from apps.decisions.packages import (
     active_policy,
     package_queries,
 )
-from apps.decisions.snapshot import build_snapshot, grants_of
+from apps.decisions.snapshot import build_snapshot, datasets_of, grants_of
 
 DECISION_QUERY = GOVERNANCE_QUERY
 
@@ -62,7 +62,7 @@ class Build:
     snapshot: dict[str, Any]
     data_json: str  # {"steward": {"snapshot", "packages"}}, serialized once for every engine
     marker: str
-    incremental: bool = False  # patched from the previous build (only grants changed)
+    incremental: bool = False  # patched from the previous build (only grants or datasets)
 
 
 class _Shared:
@@ -143,20 +143,15 @@ def current_build() -> Build:
 
 
 def _rebuilt(previous: Build | None) -> Build:
-    """A new build: when only some people's grants changed since ``previous``, its snapshot
-    with their grants read again (``incremental``); otherwise everything read again. Either
-    way from one consistent read, whose marker the new build keeps."""
+    """A new build. When only some people's grants or some datasets' entries changed since
+    ``previous``, its snapshot with just those read again (``incremental``); otherwise all of
+    it. Either way from one consistent read, whose marker the new build keeps."""
 
     def read() -> tuple[ActivePolicy, dict[str, Any], bool]:
         if previous is not None:
-            everything, people = changes.changes_since(previous.marker)
-            if not everything and people:
-                entries, principals = grants_of(people)
-                grants = {
-                    p: g for p, g in previous.snapshot["grants"].items() if p not in principals
-                }
-                grants.update(entries)
-                return previous.active, {**previous.snapshot, "grants": grants}, True
+            pending = changes.changes_since(previous.marker)
+            if not pending.everything:
+                return previous.active, _patched(previous.snapshot, pending), True
         return active_policy(), build_snapshot(), False
 
     marker, (active, snapshot, incremental) = changes.read_consistently(read)
@@ -166,6 +161,20 @@ def _rebuilt(previous: Build | None) -> Build:
     snapshot["version"] = version
     data_json = json.dumps({"steward": {"snapshot": snapshot, "packages": active.data}})
     return Build(version, active, snapshot, data_json, marker, incremental)
+
+
+def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, Any]:
+    """``snapshot`` with the grants of ``pending.grants_of`` and the entries of
+    ``pending.datasets`` read again (a shallow copy: the previous build is left as it was)."""
+    patched = dict(snapshot)
+    if pending.grants_of:
+        entries, principals = grants_of(set(pending.grants_of))
+        grants = {p: g for p, g in snapshot["grants"].items() if p not in principals}
+        grants.update(entries)
+        patched["grants"] = grants
+    if pending.datasets:
+        patched["datasets"] = {**snapshot["datasets"], **datasets_of(set(pending.datasets))}
+    return patched
 
 
 def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str]]:

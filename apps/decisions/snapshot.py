@@ -52,9 +52,41 @@ def build_snapshot() -> dict[str, Any]:
     superusers = {pk for pk, _, is_superuser in people if is_superuser}
     groups = dict(Group.objects.values_list("id", "name"))
 
+    datasets, fqn_of = _datasets(users, groups)
+
+    memberships: dict[int, list[str]] = defaultdict(list)
+    for user_id, group_id in get_user_model().groups.through.objects.values_list(
+        "user_id", "group_id"
+    ):
+        memberships[user_id].append(_principal("group", groups[group_id]))
+    principals: dict[str, dict[str, Any]] = {
+        _principal("user", username): {
+            "groups": sorted(memberships.get(user_id, [])),
+            "roles": ["admin"] if user_id in superusers else [],
+        }
+        for user_id, username in users.items()
+    }
+    bindings = _bindings(principals, users, groups, fqn_of)
+    return {
+        "levels": levels,
+        "default_clearance": settings.DECISION_DEFAULT_CLEARANCE,
+        "datasets": datasets,
+        "principals": principals,
+        "bindings": bindings,
+        "grants": _grants(users, fqn_of),
+    }
+
+
+def _datasets(
+    users: dict[int, str], groups: dict[int, str], ids: set[int] | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[int, str]]:
+    """The ``datasets`` entries (of these live datasets only, if ``ids``), and id -> FQN."""
     datasets: dict[str, dict[str, Any]] = {}
     fqn_of: dict[int, str] = {}
-    live = Dataset.objects.filter(removed_at__isnull=True).values_list(
+    live = Dataset.objects.filter(removed_at__isnull=True)
+    if ids is not None:
+        live = live.filter(pk__in=ids)
+    rows = live.values_list(
         "id",
         "fqn",
         "source__name",
@@ -64,7 +96,7 @@ def build_snapshot() -> dict[str, Any]:
         "steward_id",
         "steward_group_id",
     )
-    for pk, fqn, source, sensitivity, owner, owner_group, steward, steward_group in live.iterator(
+    for pk, fqn, source, sensitivity, owner, owner_group, steward, steward_group in rows.iterator(
         chunk_size=5000
     ):
         owners: dict[str, str] = {}
@@ -89,23 +121,25 @@ def build_snapshot() -> dict[str, Any]:
     perm_ids = Permission.objects.filter(
         content_type__app_label="catalog", codename__in=["view_dataset", "change_dataset"]
     ).values("id")
-    for dataset_id, user_id in DatasetUserObjectPermission.objects.filter(
-        permission_id__in=perm_ids
-    ).values_list("content_object_id", "user_id"):
+    user_perms = DatasetUserObjectPermission.objects.filter(permission_id__in=perm_ids)
+    group_perms = DatasetGroupObjectPermission.objects.filter(permission_id__in=perm_ids)
+    categorised = Column.categories.through.objects.filter(column__removed_at__isnull=True)
+    columns = Column.objects.filter(removed_at__isnull=True, dataset__removed_at__isnull=True)
+    if ids is not None:
+        user_perms = user_perms.filter(content_object_id__in=ids)
+        group_perms = group_perms.filter(content_object_id__in=ids)
+        categorised = categorised.filter(column__dataset_id__in=ids)
+        columns = columns.filter(dataset_id__in=ids)
+    for dataset_id, user_id in user_perms.values_list("content_object_id", "user_id"):
         if dataset_id in fqn_of and user_id in users:
             datasets[fqn_of[dataset_id]]["viewers"][_principal("user", users[user_id])] = True
-    for dataset_id, group_id in DatasetGroupObjectPermission.objects.filter(
-        permission_id__in=perm_ids
-    ).values_list("content_object_id", "group_id"):
+    for dataset_id, group_id in group_perms.values_list("content_object_id", "group_id"):
         if dataset_id in fqn_of and group_id in groups:
             datasets[fqn_of[dataset_id]]["viewers"][_principal("group", groups[group_id])] = True
 
     column_categories: dict[int, list[str]] = defaultdict(list)
-    for column_id, key in Column.categories.through.objects.filter(
-        column__removed_at__isnull=True
-    ).values_list("column_id", "datacategory__key"):
+    for column_id, key in categorised.values_list("column_id", "datacategory__key"):
         column_categories[column_id].append(key)
-    columns = Column.objects.filter(removed_at__isnull=True, dataset__removed_at__isnull=True)
     for column_id, dataset_id, name, sensitivity in columns.values_list(
         "id", "dataset_id", "name", "sensitivity__key"
     ).iterator(chunk_size=20000):
@@ -114,28 +148,14 @@ def build_snapshot() -> dict[str, Any]:
                 "sensitivity": sensitivity,
                 "categories": sorted(column_categories.get(column_id, [])),
             }
+    return datasets, fqn_of
 
-    memberships: dict[int, list[str]] = defaultdict(list)
-    for user_id, group_id in get_user_model().groups.through.objects.values_list(
-        "user_id", "group_id"
-    ):
-        memberships[user_id].append(_principal("group", groups[group_id]))
-    principals: dict[str, dict[str, Any]] = {
-        _principal("user", username): {
-            "groups": sorted(memberships.get(user_id, [])),
-            "roles": ["admin"] if user_id in superusers else [],
-        }
-        for user_id, username in users.items()
-    }
-    bindings = _bindings(principals, users, groups, fqn_of)
-    return {
-        "levels": levels,
-        "default_clearance": settings.DECISION_DEFAULT_CLEARANCE,
-        "datasets": datasets,
-        "principals": principals,
-        "bindings": bindings,
-        "grants": _grants(users, fqn_of),
-    }
+
+def datasets_of(ids: set[int]) -> dict[str, dict[str, Any]]:
+    """The ``datasets`` entries of these (live) datasets as ``build_snapshot`` makes them:
+    what a snapshot needs patched when only they changed (not their FQN, source or removal)."""
+    people = get_user_model().objects.filter(is_active=True).values_list("id", "username")
+    return _datasets(dict(people), dict(Group.objects.values_list("id", "name")), ids)[0]
 
 
 def _bindings(

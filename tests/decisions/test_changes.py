@@ -116,6 +116,42 @@ def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, 
     assert _without_version(revoked.snapshot) == _without_version(build_snapshot())
     assert _read("vera") is False
 
-    # Anything else (here a dataset's owner) rebuilds it all.
-    Dataset.objects.filter(pk=leads.pk).update(owner=viewer)
+    # A dataset renamed (grants and bindings name it) rebuilds it all.
+    Dataset.objects.filter(pk=leads.pk).update(fqn="crm.public.leads_v2")
+    rebuilt = current_build()
+    assert rebuilt.incremental is False
+    assert "crm.public.leads_v2" in rebuilt.snapshot["datasets"]
+
+
+def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewer, admin, settings):
+    """A column classified, a viewer added, an owner changed: only those datasets' entries are
+    read again. A dataset created, renamed or removed rebuilds everything."""
+    from apps.catalog import services as catalog
+    from apps.decisions.snapshot import build_snapshot
+    from tests.factories import ColumnFactory, DatasetFactory
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    email = ColumnFactory(dataset=leads, name="email")
+    current_build()
+
+    catalog.column_classify(
+        actor=admin, column=email, sensitivity="confidential", categories=["contact"]
+    )
+    classified = current_build()
+    assert classified.incremental is True
+    assert classified.snapshot["datasets"][leads.fqn]["columns"]["email"] == {
+        "sensitivity": "confidential",
+        "categories": ["contact"],
+    }
+    assert _without_version(classified.snapshot) == _without_version(build_snapshot())
+
+    catalog.dataset_viewer_add(actor=admin, dataset=leads, user=viewer.username)
+    Dataset.objects.filter(pk=leads.pk).update(owner=admin)  # owners live in the entry too
+    viewed = current_build()
+    assert viewed.incremental is True
+    assert viewed.snapshot["datasets"][leads.fqn]["viewers"] == {"user:vera": True}
+    assert viewed.snapshot["datasets"][leads.fqn]["owners"] == {"user:admin": "owner"}
+    assert _without_version(viewed.snapshot) == _without_version(build_snapshot())
+
+    DatasetFactory(source=leads.source, table_name="contacts")  # a new dataset
     assert current_build().incremental is False
