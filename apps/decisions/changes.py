@@ -239,6 +239,68 @@ def remove_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
         schema_editor.execute(f"DROP FUNCTION IF EXISTS {f'steward_snapshot_{table}_row'[:63]}()")
 
 
+# Statement triggers for what touches only the principals and bindings sections:
+# table -> (events noted as "principals", events still noted as "any").
+_PRINCIPAL_EVENTS = {
+    "auth_user_groups": ("INSERT OR UPDATE OR DELETE", "TRUNCATE"),
+    "access_role": ("INSERT OR UPDATE OR DELETE", "TRUNCATE"),
+    "access_rolebinding": ("INSERT OR UPDATE OR DELETE", "TRUNCATE"),
+    "decisions_servicecredential": (
+        'INSERT OR UPDATE OF "name", "revoked_at" OR DELETE',
+        "TRUNCATE",
+    ),
+    # A name or who is active also appears in datasets and grants: those rebuild everything.
+    "auth_user": (
+        'INSERT OR UPDATE OF "is_superuser"',
+        'UPDATE OF "username", "is_active" OR DELETE OR TRUNCATE',
+    ),
+    "auth_group": ("INSERT", 'UPDATE OF "name" OR DELETE OR TRUNCATE'),
+}
+
+
+def install_principal_triggers(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: memberships, roles, bindings, credentials, new people and who is a
+    superuser note ``principals`` (those two sections are read again); the trigger function
+    takes the kind it notes as its argument."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(
+        """
+        CREATE OR REPLACE FUNCTION steward_snapshot_touched() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO decisions_snapshotchange (txid, kind)
+            VALUES (pg_current_xact_id()::text::bigint, COALESCE(TG_ARGV[0], 'any'));
+            RETURN NULL;
+        END $$
+        """
+    )
+    for table, (principal_events, any_events) in _PRINCIPAL_EVENTS.items():
+        name = f"steward_snapshot_{table}"
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        for suffix, events, kind in (
+            ("", principal_events, "principals"),
+            ("_any", any_events, "any"),
+        ):
+            schema_editor.execute(
+                f"CREATE TRIGGER {name}{suffix} AFTER {events} ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
+            )
+
+
+def remove_principal_triggers(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table in _PRINCIPAL_EVENTS:
+        name = f"steward_snapshot_{table}"
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_any ON {table}")
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        schema_editor.execute(
+            f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
+        )
+
+
 def remove_triggers(apps: Any, schema_editor: Any) -> None:
     vendor = schema_editor.connection.vendor
     quote = schema_editor.quote_name
@@ -309,10 +371,11 @@ PATCH_DATASETS_MAX = 500
 
 @dataclass(frozen=True)
 class Pending:
-    """What committed since a marker: everything to rebuild, or only these people's grants
-    and these datasets' entries."""
+    """What committed since a marker: everything to rebuild, or only the principals and
+    bindings, these people's grants and these datasets' entries."""
 
     everything: bool
+    principals: bool = False
     grants_of: frozenset[int] = frozenset()
     datasets: frozenset[int] = frozenset()
 
@@ -330,15 +393,20 @@ def changes_since(marker: str) -> Pending:
             [marker],
         )
         rows = cursor.fetchall()
-    grants_of = frozenset(int(key) for kind, key in rows if kind == "grants_of" and key)
-    datasets = frozenset(int(key) for kind, key in rows if kind == "dataset" and key)
-    if (
-        len(grants_of) + len(datasets) < len(rows)  # an "any", or a key-less row
-        or len(datasets) > PATCH_DATASETS_MAX
-        or not rows
+    keyed = {"grants_of", "dataset"}
+    if not rows or any(
+        kind not in (*keyed, "principals") or (kind in keyed and key is None) for kind, key in rows
     ):
         return Pending(everything=True)
-    return Pending(everything=False, grants_of=grants_of, datasets=datasets)
+    datasets = frozenset(int(key) for kind, key in rows if kind == "dataset")
+    if len(datasets) > PATCH_DATASETS_MAX:
+        return Pending(everything=True)
+    return Pending(
+        everything=False,
+        principals=any(kind == "principals" for kind, _ in rows),
+        grants_of=frozenset(int(key) for kind, key in rows if kind == "grants_of"),
+        datasets=datasets,
+    )
 
 
 def max_unchecked_seconds() -> float:

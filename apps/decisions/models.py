@@ -74,6 +74,7 @@ class SnapshotChange(models.Model):
         ANY = "any"  # rebuild everything
         GRANTS_OF = "grants_of"  # only this user's grants (``key``) changed
         DATASET = "dataset"  # only this dataset's entry (``key``) changed
+        PRINCIPALS = "principals"  # only the principals and bindings sections changed
 
     txid = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices, db_default=Kind.ANY)

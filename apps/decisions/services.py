@@ -30,7 +30,12 @@ from apps.decisions.packages import (
     active_policy,
     package_queries,
 )
-from apps.decisions.snapshot import build_snapshot, datasets_of, grants_of
+from apps.decisions.snapshot import (
+    build_snapshot,
+    datasets_of,
+    grants_of,
+    principals_and_bindings,
+)
 
 DECISION_QUERY = GOVERNANCE_QUERY
 
@@ -143,9 +148,9 @@ def current_build() -> Build:
 
 
 def _rebuilt(previous: Build | None) -> Build:
-    """A new build. When only some people's grants or some datasets' entries changed since
-    ``previous``, its snapshot with just those read again (``incremental``); otherwise all of
-    it. Either way from one consistent read, whose marker the new build keeps."""
+    """A new build. When only the principals and bindings, some people's grants or some
+    datasets' entries changed since ``previous``, its snapshot with just those read again
+    (``incremental``); otherwise all of it. Either way from one consistent read, whose marker the new build keeps."""
 
     def read() -> tuple[ActivePolicy, dict[str, Any], bool]:
         if previous is not None:
@@ -164,9 +169,11 @@ def _rebuilt(previous: Build | None) -> Build:
 
 
 def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, Any]:
-    """``snapshot`` with the grants of ``pending.grants_of`` and the entries of
-    ``pending.datasets`` read again (a shallow copy: the previous build is left as it was)."""
+    """``snapshot`` with the principals and bindings (if ``pending.principals``), the grants of
+    ``pending.grants_of`` and the entries of ``pending.datasets`` read again (a shallow copy: the previous build is left as it was)."""
     patched = dict(snapshot)
+    if pending.principals:
+        patched["principals"], patched["bindings"] = principals_and_bindings()
     if pending.grants_of:
         entries, principals = grants_of(set(pending.grants_of))
         grants = {p: g for p, g in snapshot["grants"].items() if p not in principals}

@@ -54,19 +54,7 @@ def build_snapshot() -> dict[str, Any]:
 
     datasets, fqn_of = _datasets(users, groups)
 
-    memberships: dict[int, list[str]] = defaultdict(list)
-    for user_id, group_id in get_user_model().groups.through.objects.values_list(
-        "user_id", "group_id"
-    ):
-        memberships[user_id].append(_principal("group", groups[group_id]))
-    principals: dict[str, dict[str, Any]] = {
-        _principal("user", username): {
-            "groups": sorted(memberships.get(user_id, [])),
-            "roles": ["admin"] if user_id in superusers else [],
-        }
-        for user_id, username in users.items()
-    }
-    bindings = _bindings(principals, users, groups, fqn_of)
+    principals, bindings = _principals_and_bindings(users, superusers, groups, fqn_of)
     return {
         "levels": levels,
         "default_clearance": settings.DECISION_DEFAULT_CLEARANCE,
@@ -156,6 +144,44 @@ def datasets_of(ids: set[int]) -> dict[str, dict[str, Any]]:
     what a snapshot needs patched when only they changed (not their FQN, source or removal)."""
     people = get_user_model().objects.filter(is_active=True).values_list("id", "username")
     return _datasets(dict(people), dict(Group.objects.values_list("id", "name")), ids)[0]
+
+
+def _principals_and_bindings(
+    users: dict[int, str], superusers: set[int], groups: dict[int, str], fqn_of: dict[int, str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[str]]]]:
+    memberships: dict[int, list[str]] = defaultdict(list)
+    for user_id, group_id in get_user_model().groups.through.objects.values_list(
+        "user_id", "group_id"
+    ):
+        memberships[user_id].append(_principal("group", groups[group_id]))
+    principals: dict[str, dict[str, Any]] = {
+        _principal("user", username): {
+            "groups": sorted(memberships.get(user_id, [])),
+            "roles": ["admin"] if user_id in superusers else [],
+        }
+        for user_id, username in users.items()
+    }
+    return principals, _bindings(principals, users, groups, fqn_of)
+
+
+def principals_and_bindings() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[str]]]]:
+    """The ``principals`` and ``bindings`` sections as ``build_snapshot`` makes them: what a
+    snapshot needs read again when only memberships, roles, bindings, credentials or who is a
+    superuser changed (not a name, nor who is active)."""
+    people = list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .values_list("id", "username", "is_superuser")
+    )
+    users = {pk: username for pk, username, _ in people}
+    superusers = {pk for pk, _, is_superuser in people if is_superuser}
+    bound = RoleBinding.objects.filter(dataset__isnull=False).values("dataset_id")
+    fqn_of = dict(
+        Dataset.objects.filter(pk__in=bound, removed_at__isnull=True).values_list("id", "fqn")
+    )
+    return _principals_and_bindings(
+        users, superusers, dict(Group.objects.values_list("id", "name")), fqn_of
+    )
 
 
 def _bindings(

@@ -155,3 +155,42 @@ def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewe
 
     DatasetFactory(source=leads.source, table_name="contacts")  # a new dataset
     assert current_build().incremental is False
+
+
+def test_membership_and_binding_changes_patch_principals_and_bindings(
+    leads, viewer, admin, settings
+):
+    """Roles and bindings (and group memberships, superusers) read only those two sections
+    again; renaming a person rebuilds everything (the name is in datasets and grants too)."""
+    from django.contrib.auth.models import Group
+
+    from apps.access import services as access
+    from apps.access.models import Role
+    from apps.decisions.snapshot import build_snapshot
+    from tests.access.conftest import ensure_builtin_roles
+
+    ensure_builtin_roles()  # (a transactional test's flush empties the migrated roles)
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    analysts = Group.objects.create(name="analysts")
+    current_build()
+
+    viewer.groups.add(analysts)
+    access.role_binding_create(
+        actor=admin, role=Role.objects.get(key="analyst"), group=analysts, dataset=leads
+    )
+    patched = current_build()
+    assert patched.incremental is True
+    assert patched.snapshot["principals"]["user:vera"]["groups"] == ["group:analysts"]
+    assert patched.snapshot["bindings"]["group:analysts"] == {f"dataset:{leads.fqn}": ["data.read"]}
+    assert _without_version(patched.snapshot) == _without_version(build_snapshot())
+    assert _read("vera") is True
+
+    get_user_model().objects.filter(pk=viewer.pk).update(is_superuser=True)
+    promoted = current_build()
+    assert promoted.incremental is True
+    assert "admin" in promoted.snapshot["principals"]["user:vera"]["roles"]
+
+    get_user_model().objects.filter(pk=viewer.pk).update(username="veronica")
+    renamed = current_build()
+    assert renamed.incremental is False
+    assert "user:veronica" in renamed.snapshot["principals"]
