@@ -2,6 +2,8 @@
 
 Each row carries the entry's canonical ``body`` and ``leaf_hash``, so anyone can re-hash an
 exported entry (``apps.audit.merkle.leaf_hash``) and check it against a proof or a segment.
+In the CSV, text a spreadsheet would run as a formula gets a leading ``'`` (``body`` is JSON,
+so it never does; JSON Lines is exact).
 """
 
 import csv
@@ -13,6 +15,7 @@ from django.db.models import QuerySet
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import format_ts
+from apps.core.spreadsheet import spreadsheet_safe
 
 COLUMNS = [
     "id",
@@ -67,7 +70,7 @@ def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     for event in events.iterator(chunk_size=CHUNK):
         row = _row(event)
         row["changes"] = json.dumps(row["changes"], sort_keys=True, ensure_ascii=False)
-        yield writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        yield writer.writerow(["" if row[c] is None else spreadsheet_safe(row[c]) for c in COLUMNS])
 
 
 def jsonl_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:

@@ -19,6 +19,7 @@ from apps.audit.services import audit_record_alone
 from apps.catalog.models import DataSource
 from apps.classification.models import SensitivityLevel
 from apps.core.errors import ApplicationError, or_404
+from apps.core.spreadsheet import spreadsheet_safe
 from apps.reviews import selectors, services
 from apps.reviews.models import Campaign, NonResponse, ReviewItem, ReviewSchedule
 
@@ -242,14 +243,6 @@ def _utc(when: dt.datetime | None) -> str:
     )
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    """A spreadsheet opening the evidence must not run a reviewer's note as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
     yield EVIDENCE_HEADER
     for item in items.iterator(chunk_size=2000):
@@ -260,7 +253,7 @@ def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
         if item.decided_at:
             decided_by = item.decided_by.get_username() if item.decided_by else "system (due date)"
         yield [
-            _cell(campaign.name),
+            spreadsheet_safe(campaign.name),
             str(item.pk),
             item.kind,
             item.principal,
@@ -272,7 +265,7 @@ def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
             item.outcome,
             decided_by,
             _utc(item.decided_at),
-            _cell(item.note),
+            spreadsheet_safe(item.note),
         ]
 
 

@@ -169,3 +169,18 @@ def test_the_checkpoint_form_never_redirects_off_site(client, admin):
     response = _client(client, admin).post("/audit/checkpoints/", {"next": "https://evil.example/"})
     assert response.status_code == 302
     assert response["Location"] == "/audit/checkpoints/"
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula(client, auditor, admin):
+    from apps.audit.services import Target, audit_record_alone
+
+    _grant(auditor, "export_auditevent")
+    audit_record_alone(
+        actor=admin, action="catalog.dataset.update", target=Target("x", "1", "=HYPERLINK(evil)")
+    )
+    text = b"".join(
+        _client(client, auditor).get("/audit/export.csv", {"action": "catalog."}).streaming_content
+    ).decode()
+    [row] = [r for r in csv.DictReader(io.StringIO(text)) if r["target_type"] == "x"]
+    assert row["target_repr"] == "'=HYPERLINK(evil)"
+    assert json.loads(row["body"])["target_repr"] == "=HYPERLINK(evil)"  # the exact value
