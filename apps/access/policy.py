@@ -11,8 +11,7 @@ from typing import Any
 from apps.core.errors import ServiceUnavailable
 from apps.decisions.engines import EngineError
 from apps.decisions.engines.embedded import RegorusEngine
-from apps.decisions.policies import policy_files
-from apps.decisions.services import policy_revision
+from apps.decisions.policies import policy_files, policy_revision
 
 APPROVAL_QUERY = "data.steward.access.approval.outcome"
 _RESULTS = {"approve", "review", "refuse"}

@@ -30,7 +30,8 @@ from typing import Any
 
 from apps.core.errors import NotFound
 from apps.decisions.bundle_signing import SIGNATURES_FILE, signatures_file, signing_key
-from apps.decisions.services import current_build, policy_revision
+from apps.decisions.policies import policy_revision
+from apps.decisions.services import current_build
 
 BUNDLE_NAME = "steward"
 ROOT = "steward"

@@ -13,7 +13,6 @@ The **active policy** is the governance files plus every package: its revision, 
 each decision and shown in the UI, changes whenever any of them does.
 """
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFai
 from apps.decisions.engines import EngineError
 from apps.decisions.engines.embedded import CompiledRegorusEngine
 from apps.decisions.models import PolicyPackage
-from apps.decisions.policies import policy_files, run_policy_tests
+from apps.decisions.policies import policy_files, policy_revision, run_policy_tests
 
 GOVERNANCE_QUERY = "data.steward.governance.decision"
 GOVERNED_TYPES = {"dataset"}  # always the governance policy's
@@ -39,15 +38,6 @@ DECISION_RULE = re.compile(r"^(default\s+)?decision\b", re.MULTILINE)
 MAX_FILES = 50
 MAX_BYTES = 1_000_000
 MAX_TYPES = 20
-
-
-def revision_of(files: dict[str, str], data: Any = None) -> str:
-    digest = hashlib.sha256()
-    for path, text in sorted(files.items()):
-        digest.update(path.encode() + b"\0" + text.encode() + b"\0")
-    if data is not None:
-        digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
-    return digest.hexdigest()[:12]
 
 
 def query_for(name: str) -> str:
@@ -82,7 +72,9 @@ def _compose(base: dict[str, str], packages: list[PolicyPackage]) -> ActivePolic
         data[package.name] = package.data
         for resource_type in package.resource_types:
             queries[resource_type] = query_for(package.name)
-    return ActivePolicy(files=files, data=data, queries=queries, revision=revision_of(files, data))
+    return ActivePolicy(
+        files=files, data=data, queries=queries, revision=policy_revision(files, data)
+    )
 
 
 def active_policy() -> ActivePolicy:
@@ -249,7 +241,7 @@ def package_load(
     )
     package = existing or PolicyPackage(name=name)
     package.files, package.data, package.resource_types = checked, data, types
-    package.revision = revision_of(checked, data)
+    package.revision = policy_revision(checked, data)
     package.tests_passed = sorted(f"{r.package}.{r.name}" for r in results)
     package.loaded_at, package.loaded_by = timezone.now(), actor
     package.save()

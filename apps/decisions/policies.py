@@ -4,6 +4,8 @@ A test is any rule named ``test_*`` in a package; it passes when it evaluates to
 (a failing test is undefined, so it is simply missing from its package's value).
 """
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +24,17 @@ def policy_files(root: Path | None = None) -> dict[str, str]:
     """Every ``.rego`` file under ``root`` (default ``settings.POLICIES_DIR``), by relative path."""
     base = root or Path(settings.POLICIES_DIR)
     return {str(p.relative_to(base)): p.read_text() for p in sorted(base.rglob("*.rego"))}
+
+
+def policy_revision(policies: Mapping[str, str], data: Any = None) -> str:
+    """A short digest of the Rego files (and of the static data beside them, if any): what
+    each decision reports as its ``policy_revision``."""
+    digest = hashlib.sha256()
+    for path, text in sorted(policies.items()):
+        digest.update(path.encode() + b"\0" + text.encode() + b"\0")
+    if data is not None:
+        digest.update(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True)

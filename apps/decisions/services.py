@@ -50,13 +50,6 @@ class Decision:
     snapshot_version: int = 0
 
 
-def policy_revision(policies: dict[str, str]) -> str:
-    digest = hashlib.sha256()
-    for path, text in sorted(policies.items()):
-        digest.update(path.encode() + b"\0" + text.encode() + b"\0")
-    return digest.hexdigest()[:12]
-
-
 @dataclass(frozen=True)
 class Build:
     """One build of what decisions read: the active policy and the governance snapshot, from

@@ -11,8 +11,7 @@ from apps.catalog import services as catalog
 from apps.decisions.bundles import bundle_build, bundle_get
 from apps.decisions.credentials import credential_create
 from apps.decisions.models import ServiceCredential
-from apps.decisions.policies import policy_files
-from apps.decisions.services import policy_revision
+from apps.decisions.policies import policy_files, policy_revision
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
