@@ -6,7 +6,6 @@ In the CSV, text a spreadsheet would run as a formula gets a leading ``'`` (``bo
 so it never does; JSON Lines is exact).
 """
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,7 @@ from django.db.models import QuerySet
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import format_ts
-from apps.core.spreadsheet import spreadsheet_safe
+from apps.core.spreadsheet import csv_lines
 
 COLUMNS = [
     "id",
@@ -59,18 +58,15 @@ def _row(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    for event in events.iterator(chunk_size=CHUNK):
-        row = _row(event)
-        row["changes"] = json.dumps(row["changes"], sort_keys=True, ensure_ascii=False)
-        yield writer.writerow(["" if row[c] is None else spreadsheet_safe(row[c]) for c in COLUMNS])
+    def rows() -> Iterator[list[Any]]:
+        yield COLUMNS
+        for event in events.iterator(chunk_size=CHUNK):
+            row = _row(event)
+            row["changes"] = json.dumps(row["changes"], sort_keys=True, ensure_ascii=False)
+            yield [row[c] for c in COLUMNS]
+
+    return csv_lines(rows())
 
 
 def jsonl_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:

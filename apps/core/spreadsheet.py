@@ -1,5 +1,8 @@
-"""CSV cells a spreadsheet opens safely: text that starts like a formula is quoted."""
+"""CSV exports a spreadsheet opens safely: streamed a line at a time, and text that starts
+like a formula quoted."""
 
+import csv
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -11,3 +14,17 @@ def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+class _Echo:
+    """A file whose ``write`` hands the line back (``csv.writer`` into a streaming response)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """Each row as one CSV line, ``None`` as an empty cell, every cell ``spreadsheet_safe``."""
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow(["" if v is None else spreadsheet_safe(v) for v in row])

@@ -1,8 +1,6 @@
 """Access reviews in the web UI: items to review (bulk certify/revoke), campaigns with their
 progress chart and evidence export, starting campaigns and scheduling them."""
 
-import csv
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,11 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.audit.services import audit_record_alone
+from apps.audit.services import audit_record_alone, format_ts
 from apps.catalog.models import DataSource
 from apps.classification.models import SensitivityLevel
 from apps.core.errors import ApplicationError, or_404
-from apps.core.spreadsheet import spreadsheet_safe
+from apps.core.spreadsheet import csv_lines
 from apps.reviews import selectors, services
 from apps.reviews.models import Campaign, NonResponse, ReviewItem, ReviewSchedule
 
@@ -213,11 +211,6 @@ def decide(request: HttpRequest) -> HttpResponse:
     return redirect(target or "reviews:home")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 EVIDENCE_HEADER = [
     "campaign",
     "item",
@@ -235,14 +228,6 @@ EVIDENCE_HEADER = [
 ]
 
 
-def _utc(when: dt.datetime | None) -> str:
-    return (
-        when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if when
-        else ""
-    )
-
-
 def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
     yield EVIDENCE_HEADER
     for item in items.iterator(chunk_size=2000):
@@ -253,7 +238,7 @@ def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
         if item.decided_at:
             decided_by = item.decided_by.get_username() if item.decided_by else "system (due date)"
         yield [
-            spreadsheet_safe(campaign.name),
+            campaign.name,
             str(item.pk),
             item.kind,
             item.principal,
@@ -264,8 +249,8 @@ def _evidence_rows(campaign: Campaign, items: Any) -> Iterator[list[str]]:
             item.on_no_response,
             item.outcome,
             decided_by,
-            _utc(item.decided_at),
-            spreadsheet_safe(item.note),
+            format_ts(item.decided_at) if item.decided_at else "",
+            item.note,
         ]
 
 
@@ -282,10 +267,7 @@ def evidence(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         target=obj,
         changes={"format": "csv"},
     )
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _evidence_rows(obj, items)), content_type="text/csv"
-    )
+    response = StreamingHttpResponse(csv_lines(_evidence_rows(obj, items)), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="review-{obj.pk}-evidence.csv"'
     return response
 
