@@ -100,98 +100,74 @@ def install_triggers(apps: Any, schema_editor: Any) -> None:
             schema_editor.execute(sql)
 
 
-_GRANTS = "access_grant"
-
-
-def install_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
-    """PostgreSQL: a grant's insert, update or delete notes whose grants changed (``grants_of``
-    with the user id), so the snapshot can be patched instead of rebuilt; a TRUNCATE is still
-    an ``any``."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(
-        """
-        CREATE OR REPLACE FUNCTION steward_snapshot_grant_touched() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP <> 'INSERT' THEN
-                INSERT INTO decisions_snapshotchange (txid, kind, key)
-                VALUES (pg_current_xact_id()::text::bigint, 'grants_of', OLD.user_id);
-            END IF;
-            IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.user_id <> OLD.user_id) THEN
-                INSERT INTO decisions_snapshotchange (txid, kind, key)
-                VALUES (pg_current_xact_id()::text::bigint, 'grants_of', NEW.user_id);
-            END IF;
-            RETURN NULL;
-        END $$
-        """
-    )
-    name = f"steward_snapshot_{_GRANTS}"
-    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {_GRANTS}")
-    schema_editor.execute(
-        f"CREATE TRIGGER {name} AFTER TRUNCATE ON {_GRANTS} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
-    )
-    schema_editor.execute(
-        f"CREATE TRIGGER {name}_rows AFTER INSERT OR UPDATE OR DELETE ON {_GRANTS} "
-        "FOR EACH ROW EXECUTE FUNCTION steward_snapshot_grant_touched()"
-    )
-
-
-def remove_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    name = f"steward_snapshot_{_GRANTS}"
-    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_rows ON {_GRANTS}")
-    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {_GRANTS}")
-    schema_editor.execute(
-        f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {_GRANTS} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
-    )
-    schema_editor.execute("DROP FUNCTION IF EXISTS steward_snapshot_grant_touched()")
-
-
-# Tables whose row changes touch one dataset's entry only: (table, SQL giving the dataset id
-# from the row as NEW or OLD, referred to as ROW).
-_DATASET_ROWS = {
-    "catalog_column": "ROW.dataset_id",
-    "catalog_column_categories": "(SELECT dataset_id FROM catalog_column WHERE id = ROW.column_id)",
-    "catalog_datasetuserobjectpermission": "ROW.content_object_id",
-    "catalog_datasetgroupobjectpermission": "ROW.content_object_id",
+# Row triggers that note one key per row change: table -> (kind, SQL giving the key from the
+# row, written ROW for NEW or OLD). Anything they do not cover (a TRUNCATE) stays an "any".
+_KEYED_ROWS = {
+    "access_grant": ("grants_of", "ROW.user_id"),
+    "catalog_column": ("dataset", "ROW.dataset_id"),
+    "catalog_column_categories": (
+        "dataset",
+        "(SELECT dataset_id FROM catalog_column WHERE id = ROW.column_id)",
+    ),
+    "catalog_datasetuserobjectpermission": ("dataset", "ROW.content_object_id"),
+    "catalog_datasetgroupobjectpermission": ("dataset", "ROW.content_object_id"),
 }
+_GRANT_TABLES = ["access_grant"]
+_DATASET_TABLES = [t for t in _KEYED_ROWS if t not in _GRANT_TABLES]
 
-
-_DATASET_ROW_FUNCTION = """
+# The old row's key on UPDATE and DELETE, the new row's on INSERT and on an UPDATE that moves
+# the row to another key.
+_KEYED_ROW_FUNCTION = """
 CREATE OR REPLACE FUNCTION FUNCTION_NAME() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
         INSERT INTO decisions_snapshotchange (txid, kind, key)
-        VALUES (pg_current_xact_id()::text::bigint, 'dataset', OLD_DATASET);
+        VALUES (pg_current_xact_id()::text::bigint, 'KIND', OLD_KEY);
     END IF;
-    IF TG_OP <> 'DELETE' THEN
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW_KEY IS DISTINCT FROM OLD_KEY) THEN
         INSERT INTO decisions_snapshotchange (txid, kind, key)
-        VALUES (pg_current_xact_id()::text::bigint, 'dataset', NEW_DATASET);
+        VALUES (pg_current_xact_id()::text::bigint, 'KIND', NEW_KEY);
     END IF;
     RETURN NULL;
 END $$
 """
 
 
+def _row_function(table: str) -> str:
+    return f"steward_snapshot_{table}_row"[:63]
+
+
+def _install_keyed_rows(schema_editor: Any, tables: list[str]) -> None:
+    for table in tables:
+        kind, expression = _KEYED_ROWS[table]
+        schema_editor.execute(
+            _KEYED_ROW_FUNCTION.replace("FUNCTION_NAME", _row_function(table))
+            .replace("KIND", kind)
+            .replace("OLD_KEY", expression.replace("ROW", "OLD"))
+            .replace("NEW_KEY", expression.replace("ROW", "NEW"))
+        )
+        _row_triggers(schema_editor, table, _row_function(table))
+
+
+def install_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: a grant's insert, update or delete notes whose grants changed (``grants_of``
+    with the user id), so the snapshot can be patched instead of rebuilt."""
+    if schema_editor.connection.vendor == "postgresql":
+        _install_keyed_rows(schema_editor, _GRANT_TABLES)
+
+
+def remove_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        _remove_row_triggers(schema_editor, _GRANT_TABLES)
+
+
 def install_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
     """PostgreSQL: changes to one dataset's columns, categories, viewers, owners or
     sensitivity note that dataset (``dataset``), so its entry alone is read again. A dataset
-    created, removed, renamed or moved, and any TRUNCATE, is still an ``any``."""
+    created, removed, renamed or moved is still an ``any``."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table, expression in _DATASET_ROWS.items():
-        function = f"steward_snapshot_{table}_row"[:63]
-        sql = (
-            _DATASET_ROW_FUNCTION.replace("FUNCTION_NAME", function)
-            .replace("OLD_DATASET", expression.replace("ROW", "OLD"))
-            .replace("NEW_DATASET", expression.replace("ROW", "NEW"))
-        )
-        schema_editor.execute(sql)
-        _row_triggers(schema_editor, table, function)
+    _install_keyed_rows(schema_editor, _DATASET_TABLES)
     schema_editor.execute(
         """
         CREATE OR REPLACE FUNCTION steward_snapshot_catalog_dataset_row() RETURNS trigger
@@ -208,7 +184,7 @@ def install_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
         END $$
         """
     )
-    _row_triggers(schema_editor, "catalog_dataset", "steward_snapshot_catalog_dataset_row")
+    _row_triggers(schema_editor, "catalog_dataset", _row_function("catalog_dataset"))
 
 
 def _row_triggers(schema_editor: Any, table: str, function: str) -> None:
@@ -225,10 +201,9 @@ def _row_triggers(schema_editor: Any, table: str, function: str) -> None:
     )
 
 
-def remove_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in [*_DATASET_ROWS, "catalog_dataset"]:
+def _remove_row_triggers(schema_editor: Any, tables: list[str]) -> None:
+    """Back to one statement trigger noting ``any`` on each of ``tables``."""
+    for table in tables:
         name = f"steward_snapshot_{table}"[:63]
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {name[:58]}_rows ON {table}")
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
@@ -236,7 +211,12 @@ def remove_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
             f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
         )
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {f'steward_snapshot_{table}_row'[:63]}()")
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {_row_function(table)}()")
+
+
+def remove_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        _remove_row_triggers(schema_editor, [*_DATASET_TABLES, "catalog_dataset"])
 
 
 # Statement triggers for what touches only the principals and bindings sections:
