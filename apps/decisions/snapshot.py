@@ -237,18 +237,16 @@ def grants_of(user_ids: set[int]) -> tuple[dict[str, Any], set[str]]:
     """The ``grants`` entries of these people as ``build_snapshot`` makes them, and their
     principals (to drop the entries of those who no longer hold any): what a snapshot needs
     patched when only their grants changed."""
-    people = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("id", "username"))
-    active = dict(
-        get_user_model()
-        .objects.filter(pk__in=user_ids, is_active=True)
-        .values_list("id", "username")
+    people = list(
+        get_user_model().objects.filter(pk__in=user_ids).values_list("id", "username", "is_active")
     )
+    active = {pk: username for pk, username, is_active in people if is_active}
     dataset_ids = Grant.objects.filter(user_id__in=user_ids).values("dataset_id")
     fqn_of = dict(
         Dataset.objects.filter(pk__in=dataset_ids, removed_at__isnull=True).values_list("id", "fqn")
     )
     entries = _grants(active, fqn_of, user_ids=user_ids)
-    return entries, {_principal("user", name) for name in people.values()}
+    return entries, {_principal("user", username) for _, username, _ in people}
 
 
 def _grants(

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apps.audit.models import AuditEvent
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ValidationFailed
 from apps.decisions.credentials import MAX_DAYS, credential_create, credential_revoke
 from apps.decisions.models import PolicyPackage, ServiceCredential
 from apps.decisions.packages import active_policy, may_manage, package_delete, package_load
@@ -149,8 +149,6 @@ MAX_UPLOAD = 1_000_000
 def _uploaded(request: HttpRequest) -> tuple[dict[str, str], Any]:
     """The uploaded .rego files by name and the parsed data.json (``ApplicationError``s are
     shown on the form)."""
-    from apps.core.errors import ValidationFailed
-
     files: dict[str, str] = {}
     for upload in request.FILES.getlist("rego_files"):
         if upload.size and upload.size > MAX_UPLOAD:

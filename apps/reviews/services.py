@@ -448,13 +448,13 @@ class Reviewer:
 
     def __init__(self, actor: Any):
         self.actor = actor
-        active = getattr(actor, "is_authenticated", False) and actor.is_active
-        self.group_ids = set(actor.groups.values_list("pk", flat=True)) if active else set()
-        self.principals = {f"user:{actor.get_username()}"} if active else set()
-        if active:
-            self.principals |= {f"group:{n}" for n in actor.groups.values_list("name", flat=True)}
-        self.manager = bool(active) and has_permission(actor, permissions.REVIEWS_MANAGE)
-        self.active = bool(active)
+        self.active = bool(getattr(actor, "is_authenticated", False) and actor.is_active)
+        groups = dict(actor.groups.values_list("pk", "name")) if self.active else {}
+        self.group_ids = set(groups)
+        self.principals = {f"group:{name}" for name in groups.values()}
+        if self.active:
+            self.principals.add(f"user:{actor.get_username()}")
+        self.manager = self.active and has_permission(actor, permissions.REVIEWS_MANAGE)
 
     def own(self, item: ReviewItem) -> bool:
         return item.principal_user_id == self.actor.pk or item.principal in self.principals
