@@ -1,25 +1,36 @@
 """Group commit for entries that stand alone (decisions, uploaded decision logs).
 
 Postgres on this class of machine commits a few thousand one-row transactions per second,
-whatever the table: each commit waits for its WAL flush. Callers hand their entry to one
-writer thread per process and wait; the thread inserts everything waiting (up to
-``MAX_BATCH``) in one transaction and wakes each caller only after that commit, so an entry
-reported as recorded is durable, and a failed commit fails every caller in it.
+whatever the table: each commit waits for its WAL flush. So a process writes these entries one
+transaction at a time, many entries per transaction when callers are many:
+
+- a caller that already holds a database connection and finds no audit write under way in the
+  process writes its own entries on that connection, with whatever other callers queued (no
+  hand-off to another thread: a lone request pays what any request's INSERT pays);
+- otherwise it queues them for the process's writer thread, which inserts everything waiting
+  (up to ``MAX_BATCH``) and wakes each caller only after that commit.
+
+Each write is one INSERT statement in autocommit (after a ``nextval`` query for several
+entries): atomic on its own, with no BEGIN/COMMIT round trips.
+
+An entry reported as recorded is durable; a failed commit fails every caller in it. A caller
+that gives up after its timeout withdraws its entries if the writer has not taken them yet (an
+entry the writer already took is still written).
 """
 
+import contextlib
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from apps.audit.models import AuditEvent
 
 MAX_BATCH = 1000
-# One INSERT for the whole batch, from one array per column (no per-row SQL to build or parse).
 _COLUMNS = [
-    ("id", "bigint"),
     ("created_at", "timestamptz"),
     ("actor_type", "text"),
     ("actor_id", "integer"),
@@ -34,81 +45,140 @@ _COLUMNS = [
     ("outcome", "text"),
     ("body", "text"),
 ]
-_PG_INSERT = (
-    f"INSERT INTO audit_auditevent ({', '.join(c for c, _ in _COLUMNS)})"  # noqa: S608 - constant
-    f" SELECT * FROM unnest({', '.join(f'%s::{t}[]' for _, t in _COLUMNS)})"
+_NAMES = ", ".join(c for c, _ in _COLUMNS)
+# One entry: a plain INSERT, one round trip (measured here: ~0.2 ms less than the batch form).
+_PG_INSERT_ONE = (
+    f"INSERT INTO audit_auditevent ({_NAMES})"  # noqa: S608 - constant
+    f" VALUES ({', '.join('%s' for _ in _COLUMNS)}) RETURNING id"
 )
+# Several: ids first, so each caller learns its own without relying on RETURNING's order; then
+# one INSERT for the whole batch, from one array per column (no per-row SQL to build or parse).
 _PG_IDS = (
     "SELECT nextval(pg_get_serial_sequence('audit_auditevent', 'id')) FROM generate_series(1, %s)"
 )
+_PG_INSERT_MANY = (
+    f"INSERT INTO audit_auditevent (id, {_NAMES})"  # noqa: S608 - constant
+    f" SELECT * FROM unnest(%s::bigint[], {', '.join(f'%s::{t}[]' for _, t in _COLUMNS)})"
+)
 Entry = dict[str, Any]
+
+
+def _insert(entries: list[Entry]) -> list[int]:
+    """Insert on this thread's connection (inside the caller's transaction); their ids."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            if len(entries) == 1:
+                cur.execute(_PG_INSERT_ONE, [entries[0][c] for c, _ in _COLUMNS])
+                return [row[0] for row in cur.fetchall()]
+            cur.execute(_PG_IDS, [len(entries)])
+            ids = [row[0] for row in cur.fetchall()]
+            cur.execute(_PG_INSERT_MANY, [ids, *([e[c] for e in entries] for c, _ in _COLUMNS)])
+            return ids
+    events = AuditEvent.objects.bulk_create([AuditEvent(**e) for e in entries])
+    return [event.pk for event in events]
+
+
+def _commit(entries: list[Entry]) -> list[int]:
+    """Insert and commit. Outside any transaction each statement commits on its own, and the one
+    INSERT is atomic, so no BEGIN/COMMIT round trips are spent."""
+    try:
+        return _insert(entries)
+    except Exception:
+        connection.close()  # a broken connection is not reused (the next query reconnects)
+        raise
+
+
+Queued = tuple[Entry, "Future[int]"]
+
+
+def _settle(queued: list[Queued], ids: list[int] | None, error: BaseException | None) -> None:
+    if ids is None:
+        for _, future in queued:
+            future.set_exception(error or RuntimeError("audit write failed"))
+        return
+    for (_, future), pk in zip(queued, ids, strict=True):
+        future.set_result(pk)
 
 
 class GroupCommitAppender:
     def __init__(self, max_batch: int = MAX_BATCH):
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[Entry, Future[int]] | None] = queue.SimpleQueue()
+        # Held by whoever writes: the writer thread, or a caller writing on its own connection.
+        self._writing = threading.Lock()
+        self._queue: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="audit-appender", daemon=True)
         self._thread.start()
 
     def append_many(self, entries: list[Entry], timeout: float) -> list[int]:
-        """Queue entries' column values (they usually share one commit); return their ids once
-        their transaction committed."""
+        """Record entries; return their ids once committed. Raises the write's error, or
+        ``TimeoutError`` when the writer thread did not commit them within ``timeout`` s."""
+        if connection.connection is not None and self._writing.acquire(blocking=False):
+            try:  # write here, taking along whatever other callers queued
+                return self._write(entries, self._take(self.max_batch - len(entries)))
+            finally:
+                self._writing.release()
         futures: list[Future[int]] = []
         for entry in entries:
             future: Future[int] = Future()
             self._queue.put((entry, future))
             futures.append(future)
-        return [f.result(timeout=timeout) for f in futures]
+        deadline = time.monotonic() + timeout
+        try:
+            return [f.result(timeout=max(0.0, deadline - time.monotonic())) for f in futures]
+        except TimeoutError:
+            for f in futures:
+                f.cancel()  # withdrawn, unless a writer already took it
+            raise
 
     def stop(self) -> None:
         """Finish what is queued, close the thread's database connection and end the thread."""
+        self._stopping = True
         self._queue.put(None)
         self._thread.join(timeout=10)
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            batch = [] if first is None else [first]
-            stopping = first is None
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
-            if batch:
-                self._write(batch)
-        connection.close()
+    def _take(self, room: int) -> list[Queued]:
+        """Up to ``room`` queued entries, without waiting; withdrawn ones are dropped, and the
+        ones taken can no longer be withdrawn."""
+        taken: list[Queued] = []
+        while len(taken) < room:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:  # stop(): leave it for the writer thread
+                self._queue.put(None)
+                break
+            if item[1].set_running_or_notify_cancel():
+                taken.append(item)
+        return taken
 
     @staticmethod
-    def _insert(entries: list[Entry]) -> list[int]:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                # Ids first, so each caller learns its own without relying on RETURNING's order.
-                cur.execute(_PG_IDS, [len(entries)])
-                ids = [row[0] for row in cur.fetchall()]
-                rows = [{**e, "id": pk} for e, pk in zip(entries, ids, strict=True)]
-                cur.execute(_PG_INSERT, [[r[c] for r in rows] for c, _ in _COLUMNS])
-                return ids
-        events = AuditEvent.objects.bulk_create([AuditEvent(**e) for e in entries])
-        return [event.pk for event in events]
-
-    def _write(self, batch: list[tuple[Entry, "Future[int]"]]) -> None:
+    def _write(own: list[Entry], queued: list[Queued]) -> list[int]:
+        """Commit ``own`` entries and the ``queued`` ones; settle the queued callers; the ids
+        of ``own`` (or the write's error)."""
         try:
-            with transaction.atomic():
-                ids = self._insert([entry for entry, _ in batch])
+            ids = _commit(own + [entry for entry, _ in queued])
         except Exception as exc:
-            connection.close()  # a broken connection is not reused for the next batch
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for (_, future), pk in zip(batch, ids, strict=True):
-            future.set_result(pk)
+            _settle(queued, None, exc)
+            raise
+        _settle(queued, ids[len(own) :], None)
+        return ids[: len(own)]
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            with self._writing:
+                batch = (
+                    [first] if first is not None and first[1].set_running_or_notify_cancel() else []
+                )
+                batch += self._take(self.max_batch - len(batch))
+                if batch:
+                    with contextlib.suppress(Exception):  # every caller in it got the error
+                        self._write([], batch)
+            if self._stopping and self._queue.empty():
+                break
+        connection.close()
 
 
 _lock = threading.Lock()

@@ -209,6 +209,9 @@ DECISION_LOG_DEDUPE_HOURS = env.int("DECISION_LOG_DEDUPE_HOURS", default=24)
 # How often a process asks whether anything the governance snapshot reads changed (it rebuilds
 # only when something did): the most a decision can lag behind a committed change.
 DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=0.25)
+# How long a process trusts a service credential it has read (revocations made in another
+# process take effect within this; in the same process at once).
+DECISION_CREDENTIAL_CACHE_SECONDS = env.float("DECISION_CREDENTIAL_CACHE_SECONDS", default=1.0)
 
 # Mail (access notifications, audit alerts): EMAIL_URL such as smtp+tls://user:pass@host:587;
 # by default mails are printed to the console. ADMINS: "Name <a@b>, Other <c@d>".

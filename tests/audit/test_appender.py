@@ -57,3 +57,57 @@ def test_an_entry_that_cannot_be_committed_fails_the_caller():
 def test_it_refuses_to_run_inside_a_transaction():
     with pytest.raises(RuntimeError, match="outside a transaction"), transaction.atomic():
         _decide(3)
+
+
+def test_a_caller_that_times_out_behind_a_stuck_write_leaves_no_entry():
+    """While one caller's write waits on a lock, a second caller gives up after its timeout:
+    it is told so, and its entry is never written afterwards (it would claim a decision that
+    was answered as a failure)."""
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    locker = psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=connection.settings_dict["NAME"]
+    )
+    locker.execute("LOCK TABLE audit_auditevent IN EXCLUSIVE MODE")  # inserts now wait
+    first: list[int] = []
+
+    def leader() -> None:
+        try:
+            first.append(_decide(10))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=leader)
+    thread.start()
+    try:
+        _wait_for_lock_waiter(locker)
+        with pytest.raises(ServiceUnavailable):
+            audit_record_committed(
+                actor="svc",
+                action="decision.evaluate",
+                target=Target("catalog.dataset", "11"),
+                timeout=0.3,
+            )
+    finally:
+        locker.rollback()  # releases the lock: the first write goes through
+        locker.close()
+        thread.join(10)
+    _decide(12)  # the next write takes whatever is still queued
+    assert first
+    assert AuditEvent.objects.filter(pk=first[0], target_id="10").exists()
+    assert not AuditEvent.objects.filter(target_id="11").exists()
+
+
+def _wait_for_lock_waiter(locker) -> None:
+    import time
+
+    for _ in range(200):
+        waiting = locker.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'audit_auditevent'::regclass"
+        ).fetchone()
+        if waiting and waiting[0]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the first write never reached the lock")

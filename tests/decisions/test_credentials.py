@@ -1,9 +1,11 @@
 """Service credentials: hashed, scoped, expiring, revocable, audited; the command prints once."""
 
 import io
+import time
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict, ValidationFailed
@@ -43,6 +45,7 @@ def test_bad_requests_are_refused_and_create_nothing(admin):
 
 def test_revocation_is_immediate_and_audited(admin):
     credential, token = credential_create(actor=admin, name="etl", scopes=["decisions:evaluate"])
+    assert credential_authenticate(token) == credential  # now remembered by this process
     credential_revoke(actor=admin, credential=credential)
     assert credential_authenticate(token) is None
     assert AuditEvent.objects.filter(action="decisions.credential.revoke").count() == 1
@@ -54,3 +57,14 @@ def test_the_command_prints_the_token_once():
     token = out.getvalue().strip()
     assert credential_authenticate(token).name == "reporting"
     assert "shown this once" in err.getvalue()
+
+
+def test_a_revocation_made_elsewhere_is_honoured_within_the_cache_time(admin, settings):
+    """Another process (or SQL) revokes: this process's remembered row expires and is re-read."""
+    settings.DECISION_CREDENTIAL_CACHE_SECONDS = 1.0
+    credential, token = credential_create(actor=admin, name="etl", scopes=["decisions:evaluate"])
+    assert credential_authenticate(token) == credential
+    ServiceCredential.objects.filter(pk=credential.pk).update(revoked_at=timezone.now())
+    assert credential_authenticate(token) == credential  # still within the cache time
+    time.sleep(1.05)
+    assert credential_authenticate(token) is None
