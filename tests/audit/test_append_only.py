@@ -88,3 +88,38 @@ def test_the_application_role_cannot_rewrite_or_unguard_the_log(admin):
     assert AuditBatch.objects.count() == 1
     assert AuditCheckpoint.objects.count() == 1
     assert verify_log().ok
+
+
+# A value of each column's type that differs from any value an entry holds.
+_OTHER = {
+    "bigint": "{c} + 1000000",
+    "integer": "coalesce({c}, 0) + 1000000",
+    "timestamp with time zone": "{c} + interval '1 second'",
+    "inet": "'192.0.2.99'",
+    "character varying": "{c} || 'x'",
+    "text": "{c} || ' '",
+}
+
+
+def test_sealing_refuses_a_change_to_any_other_column(admin):
+    """Every column of the table but seq, leaf_hash and columns_md5 (read from the database,
+    so a column added later is checked too) is frozen by the sealing exception."""
+    (entry_id,) = record(admin, 1)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_name = 'audit_auditevent' AND column_name NOT IN"
+            " ('seq', 'leaf_hash', 'columns_md5') ORDER BY column_name"
+        )
+        columns = cur.fetchall()
+    assert len(columns) >= 14
+    for column, data_type in columns:
+        assert data_type in _OTHER, f"no test value for {column} ({data_type})"
+        _refused(
+            f"UPDATE audit_auditevent SET seq = 1, leaf_hash = %s,"  # noqa: S608 - test SQL
+            f" {column} = {_OTHER[data_type].format(c=column)} WHERE id = %s",
+            [bytes(32), entry_id],
+            "append-only",
+        )
+    audit_seal_pending()  # the sealer's own update still passes
+    assert AuditEvent.objects.get(pk=entry_id).seq == 1
