@@ -10,8 +10,8 @@ transaction at a time, many entries per transaction when callers are many:
 - otherwise it queues them for the process's writer thread, which inserts everything waiting
   (up to ``MAX_BATCH``) and wakes each caller only after that commit.
 
-Each write is one INSERT statement in autocommit (after a ``nextval`` query for several
-entries): atomic on its own, with no BEGIN/COMMIT round trips.
+Each write is one INSERT (one entry) or COPY (several, after a ``nextval`` query) in autocommit:
+one statement, atomic on its own, with no BEGIN/COMMIT round trips.
 
 An entry reported as recorded is durable; a failed commit fails every caller in it. A caller
 that gives up after its timeout withdraws its entries if the writer has not taken them yet (an
@@ -31,35 +31,33 @@ from apps.audit.models import AuditEvent
 
 MAX_BATCH = 1000
 _COLUMNS = [
-    ("created_at", "timestamptz"),
-    ("actor_type", "text"),
-    ("actor_id", "integer"),
-    ("actor_repr", "text"),
-    ("ip", "inet"),
-    ("request_id", "text"),
-    ("action", "text"),
-    ("target_type", "text"),
-    ("target_id", "text"),
-    ("target_repr", "text"),
-    ("scope", "text"),
-    ("outcome", "text"),
-    ("body", "text"),
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "actor_repr",
+    "ip",
+    "request_id",
+    "action",
+    "target_type",
+    "target_id",
+    "target_repr",
+    "scope",
+    "outcome",
+    "body",
 ]
-_NAMES = ", ".join(c for c, _ in _COLUMNS)
-# One entry: a plain INSERT, one round trip (measured here: ~0.2 ms less than the batch form).
+_NAMES = ", ".join(_COLUMNS)
+# One entry: a plain INSERT, one round trip.
 _PG_INSERT_ONE = (
     f"INSERT INTO audit_auditevent ({_NAMES})"  # noqa: S608 - constant
     f" VALUES ({', '.join('%s' for _ in _COLUMNS)}) RETURNING id"
 )
-# Several: ids first, so each caller learns its own without relying on RETURNING's order; then
-# one INSERT for the whole batch, from one array per column (no per-row SQL to build or parse).
+# Several: ids first, so each caller learns its own, then one COPY (one statement, atomic).
+# COPY is ~3x faster here than INSERT ... SELECT FROM unnest(arrays) for 100 entries: psycopg
+# escapes every quote of the JSON bodies in Python to build the array literals.
 _PG_IDS = (
     "SELECT nextval(pg_get_serial_sequence('audit_auditevent', 'id')) FROM generate_series(1, %s)"
 )
-_PG_INSERT_MANY = (
-    f"INSERT INTO audit_auditevent (id, {_NAMES})"  # noqa: S608 - constant
-    f" SELECT * FROM unnest(%s::bigint[], {', '.join(f'%s::{t}[]' for _, t in _COLUMNS)})"
-)
+_PG_COPY = f"COPY audit_auditevent (id, {_NAMES}) FROM STDIN"
 Entry = dict[str, Any]
 
 
@@ -68,11 +66,13 @@ def _insert(entries: list[Entry]) -> list[int]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             if len(entries) == 1:
-                cur.execute(_PG_INSERT_ONE, [entries[0][c] for c, _ in _COLUMNS])
+                cur.execute(_PG_INSERT_ONE, [entries[0][c] for c in _COLUMNS])
                 return [row[0] for row in cur.fetchall()]
             cur.execute(_PG_IDS, [len(entries)])
             ids = [row[0] for row in cur.fetchall()]
-            cur.execute(_PG_INSERT_MANY, [ids, *([e[c] for e in entries] for c, _ in _COLUMNS)])
+            with cur.copy(_PG_COPY) as copy:
+                for pk, entry in zip(ids, entries, strict=True):
+                    copy.write_row((pk, *(entry[c] for c in _COLUMNS)))
             return ids
     events = AuditEvent.objects.bulk_create([AuditEvent(**e) for e in entries])
     return [event.pk for event in events]
