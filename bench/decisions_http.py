@@ -811,6 +811,9 @@ def main() -> int:
         default=[Server("gthread", 2, 4), Server("sync", 4, 1)],
         help="gunicorn configurations to try, e.g. gthread:2x4 sync:4 (default: both of those)",
     )
+    parser.add_argument(
+        "--skip-http", action="store_true", help="no gunicorn/wrk runs: builds and the batch only"
+    )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (-c)")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (-t)")
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
@@ -910,6 +913,7 @@ def main() -> int:
     if args.profile:
         profile_evaluations(token, bodies, args.profile, BASELINE)
         profile_evaluations(token, bodies, args.profile, EVALUATION)
+        profile_evaluations(token, batches, max(1, args.profile // args.batch_size), EVALUATIONS)
         return 0
     connections.close_all()
     print()
@@ -923,7 +927,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
         script = Path(tmp) / "post.lua"
         write_lua(script, bodies, token)
-        for server in args.servers:
+        for server in [] if args.skip_http else args.servers:
             verdicts += bench_server(server, args, env, url, token, script, bodies, batches)
 
     server_times = time_batches_in_process(token, batches, args.batch_seconds)

@@ -1,6 +1,7 @@
 """The one place every recorded action goes through, and the sealer that chains it."""
 
 import datetime as dt
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ def format_ts(value: dt.datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+@functools.lru_cache(maxsize=1024)
 def _normal_ip(ip: str | None) -> str | None:
     """The address as Postgres prints an ``inet`` (so the stored column and the body agree)."""
     if not ip:
@@ -94,8 +96,25 @@ def _actor_fields(actor: Any) -> tuple[str, int | None, str]:
     return AuditEvent.ActorType.ANONYMOUS, None, "anonymous"
 
 
+def _common_fields(actor: Any) -> dict[str, Any]:
+    """What entries recorded together share: time, actor, address, request id."""
+    ctx = context.current()
+    now = timezone.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    actor_type, actor_id, actor_repr = _actor_fields(actor)
+    return {
+        "created_at": now,
+        "ts": format_ts(now),
+        "actor_type": str(actor_type),
+        "actor_id": actor_id,
+        "actor_repr": actor_repr,
+        "ip": _normal_ip(ctx.ip),
+        "request_id": ctx.request_id,
+    }
+
+
 def _entry_columns(
-    actor: Any,
+    common: dict[str, Any],
     action: str,
     target: models.Model | Target,
     changes: dict[str, Any] | None,
@@ -103,10 +122,6 @@ def _entry_columns(
     outcome: str,
 ) -> dict[str, Any]:
     """An entry's column values: the query columns and the canonical body, from the same values."""
-    ctx = context.current()
-    now = timezone.now()
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    actor_type, actor_id, actor_repr = _actor_fields(actor)
     if isinstance(target, Target):
         target_type, target_id, target_repr = target.type, target.id, target.repr or target.id
     else:
@@ -117,24 +132,21 @@ def _entry_columns(
         if isinstance(scope_obj, Target)
         else f"{scope_obj._meta.label_lower}:{scope_obj.pk}"
     )
-    fields: dict[str, Any] = {
-        "v": 1,
-        "ts": format_ts(now),
-        "actor_type": str(actor_type),
-        "actor_id": actor_id,
-        "actor_repr": actor_repr,
-        "ip": _normal_ip(ctx.ip),
-        "request_id": ctx.request_id,
+    columns: dict[str, Any] = {
+        "actor_type": common["actor_type"],
+        "actor_id": common["actor_id"],
+        "actor_repr": common["actor_repr"],
+        "ip": common["ip"],
+        "request_id": common["request_id"],
         "action": action,
         "target_type": target_type,
         "target_id": target_id[:64],
         "target_repr": target_repr[:400],
         "scope": scope_key[:120],
         "outcome": str(outcome),
-        "changes": _jsonable(changes or {}),
     }
-    columns = {k: v for k, v in fields.items() if k not in ("v", "ts", "changes")}
-    return {"created_at": now, "body": merkle.canonical_body(fields), **columns}
+    body = {"v": 1, "ts": common["ts"], **columns, "changes": _jsonable(changes or {})}
+    return {"created_at": common["created_at"], "body": merkle.canonical_body(body), **columns}
 
 
 _UNAVAILABLE = (
@@ -160,7 +172,9 @@ def audit_record(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    event = AuditEvent(**_entry_columns(actor, action, target, changes, scope, outcome))
+    event = AuditEvent(
+        **_entry_columns(_common_fields(actor), action, target, changes, scope, outcome)
+    )
     try:
         event.save(force_insert=True)
     except DatabaseError as exc:
@@ -227,8 +241,9 @@ def audit_record_committed_many(
 
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit entries recorded on their own commit: call outside a transaction")
+    common = _common_fields(actor)
     columns = [
-        _entry_columns(actor, e.action, e.target, e.changes, e.scope, e.outcome) for e in entries
+        _entry_columns(common, e.action, e.target, e.changes, e.scope, e.outcome) for e in entries
     ]
     try:
         return appender().append_many(columns, timeout=timeout)

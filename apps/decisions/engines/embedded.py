@@ -111,11 +111,12 @@ class CompiledRegorusEngine:
             raise EngineError(f"{query} is not an entry point of this compiled program")
         try:
             self._vm.set_input_json(json.dumps(input))
-            value = json.loads(self._vm.execute_entry_point(query))
+            text = self._vm.execute_entry_point(query)
+            value = json.loads(text)
         except BaseException as exc:
             raise EngineError(_first_line(exc)) from exc
         if value == UNDEFINED:
             return None
-        if _has_undefined(value):
+        if UNDEFINED in text and _has_undefined(value):  # walk only when the marker is there
             raise EngineError(f"{query} is partly undefined")
         return value
