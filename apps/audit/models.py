@@ -54,7 +54,7 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
     # The canonical JSON of the whole entry, ``changes`` (the before/after digest) included.
     body = models.TextField()
-    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    seq = models.BigIntegerField(null=True, blank=True)
     leaf_hash = models.BinaryField(max_length=32, null=True, blank=True)
     # MD5 of the query columns as the database renders them, taken at sealing (Postgres);
     # the batch header binds these, so verify can check every row's columns in one cheap scan.
@@ -75,6 +75,13 @@ class AuditEvent(models.Model):
             # The sealer's queue: entries not yet in a batch.
             models.Index(
                 fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed_idx"
+            ),
+        ]
+        constraints = [
+            # Partial: an entry appended with no seq yet adds nothing to this index (every
+            # lookup by seq is a range on sealed entries).
+            models.UniqueConstraint(
+                fields=["seq"], condition=models.Q(seq__isnull=False), name="audit_seq_unique"
             ),
         ]
         permissions = [("export_auditevent", "Can export audit events")]
