@@ -563,6 +563,26 @@ class WrkResult:
     p99_ms: float
     non_2xx: int
     errors: str  # wrk's "Socket errors" line, when it printed one
+    cpu_ms: dict[str, float]  # CPU time per request, by process kind (gunicorn, postgres)
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) so far of every gunicorn and postgres process on the machine
+    (Linux /proc; the sealer's database work counts as postgres)."""
+    totals = {"gunicorn": 0.0, "postgres": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = "gunicorn" if b"gunicorn" in cmd else "postgres" if b"postgres" in cmd else ""
+        if kind:
+            totals[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return totals
 
 
 def _ms(value: str) -> float:
@@ -573,6 +593,7 @@ def _ms(value: str) -> float:
 def run_wrk(
     label: str, url: str, script: Path, *, connections: int, threads: int, seconds: int
 ) -> WrkResult:
+    before = cpu_seconds()
     out = subprocess.run(  # noqa: S603 - wrk from PATH, arguments from our options
         [
             WRK,
@@ -594,14 +615,17 @@ def run_wrk(
     if set(latency) != {"50", "99"}:
         raise SystemExit(f"wrk printed no latency distribution:\n{out}")
     errors = re.search(r"Socket errors: (connect \d+, read \d+, write \d+, timeout \d+)", out)
+    after = cpu_seconds()
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return WrkResult(
         label=label,
-        requests=int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        requests=requests,
         rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         p50_ms=_ms(latency["50"]),
         p99_ms=_ms(latency["99"]),
         non_2xx=int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0,
         errors=errors.group(1) if errors else "",
+        cpu_ms={k: (after[k] - before[k]) * 1000 / max(requests, 1) for k in after},
     )
 
 
@@ -769,7 +793,10 @@ def bench_server(
             results.append(wrk("decision (auth+engine+audit)", EVALUATION, args.duration))
         recorded = audit_count(url) - recorded_before
         for r in results:
-            notes = [f"{r.requests:,} requests"]
+            notes = [
+                f"{r.requests:,} requests; CPU per request: gunicorn {r.cpu_ms['gunicorn']:.2f} ms,"
+                f" postgres {r.cpu_ms['postgres']:.2f} ms"
+            ]
             notes += [f"{r.non_2xx} non-2xx"] if r.non_2xx else []
             notes += [f"socket errors: {r.errors}"] if r.errors else []
             print(

@@ -62,7 +62,8 @@ Entry = dict[str, Any]
 
 
 def _insert(entries: list[Entry]) -> list[int]:
-    """Insert on this thread's connection (inside the caller's transaction); their ids."""
+    """Write on this thread's connection; their ids. One entry: an INSERT; several: ids from
+    the sequence, then one COPY."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             if len(entries) == 1:
@@ -80,7 +81,7 @@ def _insert(entries: list[Entry]) -> list[int]:
 
 def _commit(entries: list[Entry]) -> list[int]:
     """Insert and commit. Outside any transaction each statement commits on its own, and the one
-    INSERT is atomic, so no BEGIN/COMMIT round trips are spent."""
+    INSERT or COPY that writes the entries is atomic, so no BEGIN/COMMIT round trips are spent."""
     try:
         return _insert(entries)
     except Exception:
