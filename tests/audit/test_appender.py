@@ -111,3 +111,37 @@ def _wait_for_lock_waiter(locker) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("the first write never reached the lock")
+
+
+def test_a_caller_writing_on_its_own_connection_takes_the_queued_entries_along():
+    """Entries queued by callers with no connection (here: with the writer thread stopped) are
+    committed by the next caller that writes on its own connection, in the same write."""
+    import time
+
+    from apps.audit.appender import GroupCommitAppender
+    from apps.audit.services import Target, _common_fields, _entry_columns
+
+    def entry(target_id: str) -> dict:
+        return _entry_columns(
+            _common_fields("svc"), "decision.evaluate", Target("t", target_id), {}, None, "success"
+        )
+
+    appender = GroupCommitAppender()
+    appender.stop()  # no writer thread: only a caller can write what is queued
+    queued: list[int] = []
+
+    def without_connection() -> None:
+        queued.extend(appender.append_many([entry("queued")], timeout=10))
+
+    thread = threading.Thread(target=without_connection)
+    thread.start()
+    for _ in range(200):
+        if appender._queue.qsize():
+            break
+        time.sleep(0.01)
+    connection.ensure_connection()
+    (own,) = appender.append_many([entry("own")], timeout=10)
+    thread.join(10)
+    assert len(queued) == 1
+    assert AuditEvent.objects.get(pk=queued[0]).target_id == "queued"
+    assert AuditEvent.objects.get(pk=own).target_id == "own"
