@@ -230,6 +230,7 @@ _PRINCIPAL_EVENTS = {
         "TRUNCATE",
     ),
     # A name or who is active also appears in datasets and grants: those rebuild everything.
+    # (Replaced by row triggers that patch a deactivation: ``install_person_triggers``.)
     "auth_user": (
         'INSERT OR UPDATE OF "is_superuser"',
         'UPDATE OF "username", "is_active" OR DELETE OR TRUNCATE',
@@ -278,6 +279,67 @@ def remove_principal_triggers(apps: Any, schema_editor: Any) -> None:
         schema_editor.execute(
             f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched()"
+        )
+
+
+# auth_user, per row: only a change decisions read counts, and a deactivation (or reactivation)
+# is patched. A full save (the admin site writes every column) changes nothing here unless a
+# value it reads actually differs; a rename still rebuilds everything (datasets and grants
+# name people).
+_PERSON_ROW_FUNCTION = """
+CREATE OR REPLACE FUNCTION steward_snapshot_auth_user_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id IS DISTINCT FROM OLD.id OR NEW.username IS DISTINCT FROM OLD.username THEN
+        INSERT INTO decisions_snapshotchange (txid) VALUES (pg_current_xact_id()::text::bigint);
+    ELSIF NEW.is_active IS DISTINCT FROM OLD.is_active THEN
+        INSERT INTO decisions_snapshotchange (txid, kind, key)
+        VALUES (pg_current_xact_id()::text::bigint, 'person', NEW.id);
+    ELSIF NEW.is_superuser IS DISTINCT FROM OLD.is_superuser THEN
+        INSERT INTO decisions_snapshotchange (txid, kind)
+        VALUES (pg_current_xact_id()::text::bigint, 'principals');
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def install_person_triggers(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: people's updates compared per row (``_PERSON_ROW_FUNCTION``); a new person
+    notes ``principals``; a deleted one (or TRUNCATE) ``any``."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    name = "steward_snapshot_auth_user"
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON auth_user")
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_any ON auth_user")
+    schema_editor.execute(_PERSON_ROW_FUNCTION)
+    schema_editor.execute(
+        f"CREATE TRIGGER {name} AFTER INSERT ON auth_user "
+        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('principals')"
+    )
+    schema_editor.execute(
+        f"CREATE TRIGGER {name}_any AFTER DELETE OR TRUNCATE ON auth_user "
+        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('any')"
+    )
+    schema_editor.execute(
+        f"CREATE TRIGGER {name}_rows AFTER UPDATE ON auth_user "
+        "FOR EACH ROW EXECUTE FUNCTION steward_snapshot_auth_user_row()"
+    )
+
+
+def remove_person_triggers(apps: Any, schema_editor: Any) -> None:
+    """Back to the statement triggers of ``install_principal_triggers`` on auth_user."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    name = "steward_snapshot_auth_user"
+    for trigger in (name, f"{name}_any", f"{name}_rows"):
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON auth_user")
+    schema_editor.execute("DROP FUNCTION IF EXISTS steward_snapshot_auth_user_row()")
+    principal_events, any_events = _PRINCIPAL_EVENTS["auth_user"]
+    for suffix, events, kind in (("", principal_events, "principals"), ("_any", any_events, "any")):
+        schema_editor.execute(
+            f"CREATE TRIGGER {name}{suffix} AFTER {events} ON auth_user "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
         )
 
 
@@ -373,19 +435,26 @@ def changes_since(marker: str) -> Pending:
             [marker],
         )
         rows = cursor.fetchall()
-    keyed = {"grants_of", "dataset"}
+    keyed = {"grants_of", "dataset", "person"}
     if not rows or any(
         kind not in (*keyed, "principals") or (kind in keyed and key is None) for kind, key in rows
     ):
         return Pending(everything=True)
-    datasets = frozenset(int(key) for kind, key in rows if kind == "dataset")
+    # A person (de)activated: they appear in, or vanish from, the principals, their grants
+    # and the entries of the datasets that name them.
+    people = {int(key) for kind, key in rows if kind == "person"}
+    datasets = {int(key) for kind, key in rows if kind == "dataset"}
+    if people:
+        from apps.decisions.snapshot import datasets_naming
+
+        datasets |= datasets_naming(people)
     if len(datasets) > PATCH_DATASETS_MAX:
         return Pending(everything=True)
     return Pending(
         everything=False,
-        principals=any(kind == "principals" for kind, _ in rows),
-        grants_of=frozenset(int(key) for kind, key in rows if kind == "grants_of"),
-        datasets=datasets,
+        principals=bool(people) or any(kind == "principals" for kind, _ in rows),
+        grants_of=frozenset(people | {int(key) for kind, key in rows if kind == "grants_of"}),
+        datasets=frozenset(datasets),
     )
 
 

@@ -75,6 +75,9 @@ class SnapshotChange(models.Model):
         GRANTS_OF = "grants_of"  # only this user's grants (``key``) changed
         DATASET = "dataset"  # only this dataset's entry (``key``) changed
         PRINCIPALS = "principals"  # only the principals and bindings sections changed
+        # This person (``key``) was deactivated or reactivated: the principals and bindings,
+        # their grants and the entries of the datasets that name them.
+        PERSON = "person"
 
     txid = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices, db_default=Kind.ANY)

@@ -146,6 +146,19 @@ def datasets_of(ids: set[int]) -> dict[str, dict[str, Any]]:
     return _datasets(dict(people), dict(Group.objects.values_list("id", "name")), ids)[0]
 
 
+def datasets_naming(user_ids: set[int]) -> set[int]:
+    """Live datasets whose entry names one of these people (owner, steward or viewer)."""
+    named = Dataset.objects.filter(removed_at__isnull=True).filter(
+        Q(owner_id__in=user_ids) | Q(steward_id__in=user_ids)
+    )
+    ids = set(named.values_list("id", flat=True))
+    viewed = DatasetUserObjectPermission.objects.filter(
+        user_id__in=user_ids, content_object__removed_at__isnull=True
+    )
+    ids.update(viewed.values_list("content_object_id", flat=True))
+    return ids
+
+
 def _principals_and_bindings(
     users: dict[int, str], superusers: set[int], groups: dict[int, str], fqn_of: dict[int, str]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[str]]]]:

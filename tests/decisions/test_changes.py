@@ -194,3 +194,53 @@ def test_membership_and_binding_changes_patch_principals_and_bindings(
     renamed = current_build()
     assert renamed.incremental is False
     assert "user:veronica" in renamed.snapshot["principals"]
+
+
+def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer, settings):
+    """A deactivation (as the admin site saves it: every column) reads again the principals,
+    that person's grants and the datasets naming them, and denies them at once; reactivating
+    brings it all back; a save that changes nothing decisions read rebuilds nothing."""
+    from guardian.shortcuts import assign_perm
+
+    from apps.access.models import Grant
+    from apps.decisions.snapshot import build_snapshot
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    other = Dataset.objects.create(
+        source=leads.source, schema_name="public", table_name="accounts", steward=viewer
+    )
+    assign_perm("catalog.view_dataset", viewer, leads)
+    now = timezone.now()
+    Grant.objects.create(
+        user=viewer,
+        dataset=leads,
+        access="read",
+        purpose="audit",
+        starts_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+    )
+    first = current_build()
+    assert _read("vera") is True
+    assert first.snapshot["datasets"][other.fqn]["owners"] == {"user:vera": "steward"}
+
+    viewer.first_name = "Vera"
+    viewer.save()  # every column written, none that decisions read changed
+    assert current_build() is first
+
+    viewer.is_active = False
+    viewer.save()
+    off = current_build()
+    assert off.incremental is True
+    assert "user:vera" not in off.snapshot["principals"]
+    assert "user:vera" not in off.snapshot["grants"]
+    assert off.snapshot["datasets"][other.fqn]["owners"] == {}
+    assert "user:vera" not in off.snapshot["datasets"][leads.fqn]["viewers"]
+    assert _without_version(off.snapshot) == _without_version(build_snapshot())
+    assert _read("vera") is False
+
+    viewer.is_active = True
+    viewer.save()
+    on = current_build()
+    assert on.incremental is True
+    assert _without_version(on.snapshot) == _without_version(build_snapshot())
+    assert _read("vera") is True
