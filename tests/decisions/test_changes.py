@@ -86,6 +86,20 @@ def _without_version(snapshot: dict) -> dict:
     return {k: v for k, v in snapshot.items() if k != "version"}
 
 
+def _hour_long_read_grant(user, dataset):
+    from apps.access.models import Grant
+
+    now = timezone.now()
+    return Grant.objects.create(
+        user=user,
+        dataset=dataset,
+        access="read",
+        purpose="audit",
+        starts_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+    )
+
+
 def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, owner, settings):
     """Grants change most (requests, revocations, expiry): only the people whose grants
     changed are read again, and the result is what a full build gives."""
@@ -94,15 +108,7 @@ def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, 
 
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
     current_build()
-    now = timezone.now()
-    grant = Grant.objects.create(
-        user=viewer,
-        dataset=leads,
-        access="read",
-        purpose="audit",
-        starts_at=now,
-        expires_at=now + dt.timedelta(hours=1),
-    )
+    grant = _hour_long_read_grant(viewer, leads)
     patched = current_build()
     assert patched.incremental is True
     assert _without_version(patched.snapshot) == _without_version(build_snapshot())
@@ -202,7 +208,6 @@ def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer,
     brings it all back; a save that changes nothing decisions read rebuilds nothing."""
     from guardian.shortcuts import assign_perm
 
-    from apps.access.models import Grant
     from apps.decisions.snapshot import build_snapshot
 
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
@@ -210,15 +215,7 @@ def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer,
         source=leads.source, schema_name="public", table_name="accounts", steward=viewer
     )
     assign_perm("catalog.view_dataset", viewer, leads)
-    now = timezone.now()
-    Grant.objects.create(
-        user=viewer,
-        dataset=leads,
-        access="read",
-        purpose="audit",
-        starts_at=now,
-        expires_at=now + dt.timedelta(hours=1),
-    )
+    _hour_long_read_grant(viewer, leads)
     first = current_build()
     assert _read("vera") is True
     assert first.snapshot["datasets"][other.fqn]["owners"] == {"user:vera": "steward"}
