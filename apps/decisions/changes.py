@@ -161,30 +161,48 @@ def remove_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
         _remove_row_triggers(schema_editor, _GRANT_TABLES)
 
 
+# A dataset's own row: an update that keeps its FQN, source and liveness notes that dataset;
+# anything else (OR_CREATED: unless a new live dataset, see ``install_dataset_created``) is ``any``.
+_DATASET_ROW_FUNCTION = """
+CREATE OR REPLACE FUNCTION steward_snapshot_catalog_dataset_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF (TG_OP = 'UPDATE' AND NEW.fqn = OLD.fqn AND NEW.source_id = OLD.source_id
+        AND NEW.removed_at IS NOT DISTINCT FROM OLD.removed_at)OR_CREATED THEN
+        INSERT INTO decisions_snapshotchange (txid, kind, key)
+        VALUES (pg_current_xact_id()::text::bigint, 'dataset', NEW.id);
+    ELSE
+        INSERT INTO decisions_snapshotchange (txid) VALUES (pg_current_xact_id()::text::bigint);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
 def install_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
     """PostgreSQL: changes to one dataset's columns, categories, viewers, owners or
     sensitivity note that dataset (``dataset``), so its entry alone is read again. A dataset
-    created, removed, renamed or moved is still an ``any``."""
+    removed, renamed or moved is still an ``any`` (a created one too, until
+    ``install_dataset_created``)."""
     if schema_editor.connection.vendor != "postgresql":
         return
     _install_keyed_rows(schema_editor, _DATASET_TABLES)
-    schema_editor.execute(
-        """
-        CREATE OR REPLACE FUNCTION steward_snapshot_catalog_dataset_row() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP = 'UPDATE' AND NEW.fqn = OLD.fqn AND NEW.source_id = OLD.source_id
-               AND NEW.removed_at IS NOT DISTINCT FROM OLD.removed_at THEN
-                INSERT INTO decisions_snapshotchange (txid, kind, key)
-                VALUES (pg_current_xact_id()::text::bigint, 'dataset', NEW.id);
-            ELSE
-                INSERT INTO decisions_snapshotchange (txid) VALUES (pg_current_xact_id()::text::bigint);
-            END IF;
-            RETURN NULL;
-        END $$
-        """
-    )
+    schema_editor.execute(_DATASET_ROW_FUNCTION.replace("OR_CREATED", ""))
     _row_triggers(schema_editor, "catalog_dataset", _row_function("catalog_dataset"))
+
+
+def install_dataset_created(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: a new live dataset notes itself (``dataset``): nothing else names it yet
+    (grants and dataset bindings come after it), so its entry alone is read. A schema sync that
+    adds tables then patches instead of rebuilding (up to ``PATCH_DATASETS_MAX``)."""
+    if schema_editor.connection.vendor == "postgresql":
+        created = " OR (TG_OP = 'INSERT' AND NEW.removed_at IS NULL)"
+        schema_editor.execute(_DATASET_ROW_FUNCTION.replace("OR_CREATED", created))
+
+
+def remove_dataset_created(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_DATASET_ROW_FUNCTION.replace("OR_CREATED", ""))
 
 
 def _row_triggers(schema_editor: Any, table: str, function: str) -> None:

@@ -159,8 +159,17 @@ def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewe
     assert viewed.snapshot["datasets"][leads.fqn]["owners"] == {"user:admin": "owner"}
     assert _without_version(viewed.snapshot) == _without_version(build_snapshot())
 
-    DatasetFactory(source=leads.source, table_name="contacts")  # a new dataset
-    assert current_build().incremental is False
+    contacts = DatasetFactory(source=leads.source, table_name="contacts", owner=viewer)
+    created = current_build()  # a new dataset: nothing else names it yet, its entry is read
+    assert created.incremental is True
+    assert created.snapshot["datasets"][contacts.fqn]["owners"] == {"user:vera": "owner"}
+    assert _without_version(created.snapshot) == _without_version(build_snapshot())
+    assert _read("vera", contacts.fqn) is True
+
+    Dataset.objects.filter(pk=contacts.pk).update(removed_at=timezone.now())
+    removed = current_build()  # grants and bindings may name it: everything is read again
+    assert removed.incremental is False
+    assert contacts.fqn not in removed.snapshot["datasets"]
 
 
 def test_membership_and_binding_changes_patch_principals_and_bindings(
