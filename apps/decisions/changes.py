@@ -162,7 +162,8 @@ def remove_grant_row_triggers(apps: Any, schema_editor: Any) -> None:
 
 
 # A dataset's own row: an update that keeps its FQN, source and liveness notes that dataset;
-# anything else (OR_CREATED: unless a new live dataset, see ``install_dataset_created``) is ``any``.
+# anything else (OR_CREATED: unless a new live dataset, see ``install_dataset_created``;
+# ELSIF_REMOVED: unless a soft removal, see ``install_dataset_removed``) is ``any``.
 _DATASET_ROW_FUNCTION = """
 CREATE OR REPLACE FUNCTION steward_snapshot_catalog_dataset_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -171,6 +172,7 @@ BEGIN
         AND NEW.removed_at IS NOT DISTINCT FROM OLD.removed_at)OR_CREATED THEN
         INSERT INTO decisions_snapshotchange (txid, kind, key)
         VALUES (pg_current_xact_id()::text::bigint, 'dataset', NEW.id);
+    ELSIF_REMOVED
     ELSE
         INSERT INTO decisions_snapshotchange (txid) VALUES (pg_current_xact_id()::text::bigint);
     END IF;
@@ -187,8 +189,22 @@ def install_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     _install_keyed_rows(schema_editor, _DATASET_TABLES)
-    schema_editor.execute(_DATASET_ROW_FUNCTION.replace("OR_CREATED", ""))
+    schema_editor.execute(_dataset_row_function(created=False, removed=False))
     _row_triggers(schema_editor, "catalog_dataset", _row_function("catalog_dataset"))
+
+
+def _dataset_row_function(*, created: bool, removed: bool) -> str:
+    return _DATASET_ROW_FUNCTION.replace(
+        "OR_CREATED", " OR (TG_OP = 'INSERT' AND NEW.removed_at IS NULL)" if created else ""
+    ).replace(
+        "ELSIF_REMOVED",
+        """ELSIF TG_OP = 'UPDATE' AND NEW.fqn = OLD.fqn AND NEW.source_id = OLD.source_id
+        AND OLD.removed_at IS NULL AND NEW.removed_at IS NOT NULL THEN
+        INSERT INTO decisions_snapshotchange (txid, kind, key)
+        VALUES (pg_current_xact_id()::text::bigint, 'dataset_removed', NEW.id);"""
+        if removed
+        else "",
+    )
 
 
 def install_dataset_created(apps: Any, schema_editor: Any) -> None:
@@ -196,13 +212,24 @@ def install_dataset_created(apps: Any, schema_editor: Any) -> None:
     (grants and dataset bindings come after it), so its entry alone is read. A schema sync that
     adds tables then patches instead of rebuilding (up to ``PATCH_DATASETS_MAX``)."""
     if schema_editor.connection.vendor == "postgresql":
-        created = " OR (TG_OP = 'INSERT' AND NEW.removed_at IS NULL)"
-        schema_editor.execute(_DATASET_ROW_FUNCTION.replace("OR_CREATED", created))
+        schema_editor.execute(_dataset_row_function(created=True, removed=False))
 
 
 def remove_dataset_created(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(_DATASET_ROW_FUNCTION.replace("OR_CREATED", ""))
+        schema_editor.execute(_dataset_row_function(created=False, removed=False))
+
+
+def install_dataset_removed(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: a soft removal (``removed_at`` set, nothing else moved) notes
+    ``dataset_removed``: its entry and its FQN in grants are dropped and the bindings read
+    again, instead of a full build. Restoring one is still an ``any``."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(_dataset_row_function(created=True, removed=True))
+
+
+def remove_dataset_removed(apps: Any, schema_editor: Any) -> None:
+    install_dataset_created(apps, schema_editor)
 
 
 def _row_triggers(schema_editor: Any, table: str, function: str) -> None:
@@ -438,6 +465,7 @@ class Pending:
     principals: bool = False
     grants_of: frozenset[int] = frozenset()
     datasets: frozenset[int] = frozenset()
+    removed: frozenset[int] = frozenset()  # datasets soft-removed
 
 
 def changes_since(marker: str) -> Pending:
@@ -453,7 +481,7 @@ def changes_since(marker: str) -> Pending:
             [marker],
         )
         rows = cursor.fetchall()
-    keyed = {"grants_of", "dataset", "person"}
+    keyed = {"grants_of", "dataset", "person", "dataset_removed"}
     if not rows or any(
         kind not in (*keyed, "principals") or (kind in keyed and key is None) for kind, key in rows
     ):
@@ -466,13 +494,16 @@ def changes_since(marker: str) -> Pending:
         from apps.decisions.snapshot import datasets_naming
 
         datasets |= datasets_naming(people)
-    if len(datasets) > PATCH_DATASETS_MAX:
+    removed = {int(key) for kind, key in rows if kind == "dataset_removed"}
+    if len(datasets) + len(removed) > PATCH_DATASETS_MAX:
         return Pending(everything=True)
     return Pending(
         everything=False,
-        principals=bool(people) or any(kind == "principals" for kind, _ in rows),
+        # Bindings may name a removed dataset.
+        principals=bool(people or removed) or any(kind == "principals" for kind, _ in rows),
         grants_of=frozenset(people | {int(key) for kind, key in rows if kind == "grants_of"}),
         datasets=frozenset(datasets),
+        removed=frozenset(removed),
     )
 
 

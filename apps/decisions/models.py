@@ -78,6 +78,9 @@ class SnapshotChange(models.Model):
         # This person (``key``) was deactivated or reactivated: the principals and bindings,
         # their grants and the entries of the datasets that name them.
         PERSON = "person"
+        # This dataset (``key``) was soft-removed: its entry and its FQN in grants go, the
+        # bindings are read again.
+        DATASET_REMOVED = "dataset_removed"
 
     txid = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices, db_default=Kind.ANY)

@@ -33,6 +33,7 @@ from apps.decisions.packages import (
 from apps.decisions.snapshot import (
     build_snapshot,
     datasets_of,
+    fqns_gone,
     grants_of,
     principals_and_bindings,
 )
@@ -163,7 +164,9 @@ def _rebuilt(previous: Build | None) -> Build:
 
 def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, Any]:
     """``snapshot`` with the principals and bindings (if ``pending.principals``), the grants of
-    ``pending.grants_of`` and the entries of ``pending.datasets`` read again (a shallow copy: the previous build is left as it was)."""
+    ``pending.grants_of`` and the entries of ``pending.datasets`` read again, and the datasets
+    ``pending.removed`` dropped with the grants on them (a shallow copy: the previous build is
+    left as it was)."""
     patched = dict(snapshot)
     if pending.principals:
         patched["principals"], patched["bindings"] = principals_and_bindings()
@@ -174,6 +177,16 @@ def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, An
         patched["grants"] = grants
     if pending.datasets:
         patched["datasets"] = {**snapshot["datasets"], **datasets_of(set(pending.datasets))}
+    if pending.removed:
+        gone = fqns_gone(set(pending.removed))
+        patched["datasets"] = {f: d for f, d in patched["datasets"].items() if f not in gone}
+        remaining: dict[str, Any] = {}
+        for who, by_fqn in patched["grants"].items():
+            if gone.isdisjoint(by_fqn):
+                remaining[who] = by_fqn
+            elif kept := {f: g for f, g in by_fqn.items() if f not in gone}:
+                remaining[who] = kept
+        patched["grants"] = remaining
     return patched
 
 

@@ -146,6 +146,13 @@ def datasets_of(ids: set[int]) -> dict[str, dict[str, Any]]:
     return _datasets(dict(people), dict(Group.objects.values_list("id", "name")), ids)[0]
 
 
+def fqns_gone(dataset_ids: set[int]) -> set[str]:
+    """The FQNs of these datasets that no live dataset has (any more)."""
+    fqns = set(Dataset.objects.filter(pk__in=dataset_ids).values_list("fqn", flat=True))
+    live = Dataset.objects.filter(fqn__in=fqns, removed_at__isnull=True)
+    return fqns - set(live.values_list("fqn", flat=True))
+
+
 def datasets_naming(user_ids: set[int]) -> set[int]:
     """Live datasets whose entry names one of these people (owner, steward or viewer)."""
     named = Dataset.objects.filter(removed_at__isnull=True).filter(

@@ -166,10 +166,28 @@ def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewe
     assert _without_version(created.snapshot) == _without_version(build_snapshot())
     assert _read("vera", contacts.fqn) is True
 
+    # Removed (as a schema sync does: removed_at set): its entry and the grants on it go.
+    from apps.access import services as access
+    from apps.access.models import Role
+    from tests.access.conftest import ensure_builtin_roles
+
+    ensure_builtin_roles()
+    _hour_long_read_grant(admin, contacts)
+    _hour_long_read_grant(admin, leads)
+    access.role_binding_create(
+        actor=admin, role=Role.objects.get(key="analyst"), user=viewer, dataset=contacts
+    )
+    assert f"dataset:{contacts.fqn}" in current_build().snapshot["bindings"]["user:vera"]
     Dataset.objects.filter(pk=contacts.pk).update(removed_at=timezone.now())
-    removed = current_build()  # grants and bindings may name it: everything is read again
-    assert removed.incremental is False
+    removed = current_build()
+    assert removed.incremental is True
     assert contacts.fqn not in removed.snapshot["datasets"]
+    assert list(removed.snapshot["grants"]["user:admin"]) == [leads.fqn]
+    assert f"dataset:{contacts.fqn}" not in removed.snapshot["bindings"].get("user:vera", {})
+    assert _without_version(removed.snapshot) == _without_version(build_snapshot())
+
+    Dataset.objects.filter(pk=leads.pk).update(fqn="crm.public.leads_v2")  # renamed
+    assert current_build().incremental is False
 
 
 def test_membership_and_binding_changes_patch_principals_and_bindings(
