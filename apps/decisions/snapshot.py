@@ -147,10 +147,9 @@ def datasets_of(ids: set[int]) -> dict[str, dict[str, Any]]:
 
 
 def fqns_gone(dataset_ids: set[int]) -> set[str]:
-    """The FQNs of these datasets that no live dataset has (any more)."""
-    fqns = set(Dataset.objects.filter(pk__in=dataset_ids).values_list("fqn", flat=True))
-    live = Dataset.objects.filter(fqn__in=fqns, removed_at__isnull=True)
-    return fqns - set(live.values_list("fqn", flat=True))
+    """The FQNs of these datasets that are not live (FQNs are unique, removed or not)."""
+    gone = Dataset.objects.filter(pk__in=dataset_ids, removed_at__isnull=False)
+    return set(gone.values_list("fqn", flat=True))
 
 
 def datasets_naming(user_ids: set[int]) -> set[int]:
