@@ -275,7 +275,8 @@ _PRINCIPAL_EVENTS = {
         "TRUNCATE",
     ),
     # A name or who is active also appears in datasets and grants: those rebuild everything.
-    # (Replaced by row triggers that patch a deactivation: ``install_person_triggers``.)
+    # (Both replaced by row triggers that patch: ``install_person_triggers``,
+    # ``install_renames``.)
     "auth_user": (
         'INSERT OR UPDATE OF "is_superuser"',
         'UPDATE OF "username", "is_active" OR DELETE OR TRUNCATE',
@@ -327,17 +328,54 @@ def remove_principal_triggers(apps: Any, schema_editor: Any) -> None:
         )
 
 
+def _compare_updates_per_row(schema_editor: Any, table: str, function_sql: str) -> None:
+    """``table``'s updates go through ``function_sql`` (which defines
+    ``steward_snapshot_<table>_row``) per row; an insert notes ``principals``, a delete or
+    TRUNCATE ``any``."""
+    name = f"steward_snapshot_{table}"
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_any ON {table}")
+    schema_editor.execute(function_sql)
+    for suffix, events, kind in (
+        ("", "INSERT", "principals"),
+        ("_any", "DELETE OR TRUNCATE", "any"),
+    ):
+        schema_editor.execute(
+            f"CREATE TRIGGER {name}{suffix} AFTER {events} ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
+        )
+    schema_editor.execute(
+        f"CREATE TRIGGER {name}_rows AFTER UPDATE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION {name}_row()"
+    )
+
+
+def _back_to_statement_triggers(schema_editor: Any, table: str) -> None:
+    """Undo ``_compare_updates_per_row``: ``table``'s statement triggers of
+    ``install_principal_triggers`` again."""
+    name = f"steward_snapshot_{table}"
+    for trigger in (name, f"{name}_any", f"{name}_rows"):
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+    schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}_row()")
+    principal_events, any_events = _PRINCIPAL_EVENTS[table]
+    for suffix, events, kind in (("", principal_events, "principals"), ("_any", any_events, "any")):
+        schema_editor.execute(
+            f"CREATE TRIGGER {name}{suffix} AFTER {events} ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
+        )
+
+
 # auth_user, per row: only a change decisions read counts, and a deactivation (or reactivation)
 # is patched. A full save (the admin site writes every column) changes nothing here unless a
-# value it reads actually differs; a rename still rebuilds everything (datasets and grants
-# name people).
+# value it reads actually differs. A rename rebuilds everything (datasets and grants name
+# people), or, from ``install_renames`` (RENAMED_PATCHED), is patched like a deactivation.
 _PERSON_ROW_FUNCTION = """
 CREATE OR REPLACE FUNCTION steward_snapshot_auth_user_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.id IS DISTINCT FROM OLD.id OR NEW.username IS DISTINCT FROM OLD.username THEN
+    IF NEW.id IS DISTINCT FROM OLD.id RENAMED THEN
         INSERT INTO decisions_snapshotchange (txid) VALUES (pg_current_xact_id()::text::bigint);
-    ELSIF NEW.is_active IS DISTINCT FROM OLD.is_active THEN
+    ELSIF NEW.is_active IS DISTINCT FROM OLD.is_active RENAMED_PATCHED THEN
         INSERT INTO decisions_snapshotchange (txid, kind, key)
         VALUES (pg_current_xact_id()::text::bigint, 'person', NEW.id);
     ELSIF NEW.is_superuser IS DISTINCT FROM OLD.is_superuser THEN
@@ -349,43 +387,56 @@ END $$
 """
 
 
+def _person_row_function(*, renames: bool) -> str:
+    rename = "NEW.username IS DISTINCT FROM OLD.username"
+    return _PERSON_ROW_FUNCTION.replace(
+        " RENAMED_PATCHED", f" OR {rename}" if renames else ""
+    ).replace(" RENAMED", "" if renames else f" OR {rename}")
+
+
+_GROUP_ROW_FUNCTION = """
+CREATE OR REPLACE FUNCTION steward_snapshot_auth_group_row() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id IS DISTINCT FROM OLD.id THEN
+        INSERT INTO decisions_snapshotchange (txid) VALUES (pg_current_xact_id()::text::bigint);
+    ELSIF NEW.name IS DISTINCT FROM OLD.name THEN
+        INSERT INTO decisions_snapshotchange (txid, kind, key)
+        VALUES (pg_current_xact_id()::text::bigint, 'group', NEW.id);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+def install_renames(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL: renaming a person notes ``person`` (as a deactivation does), renaming a
+    group ``group``: the principals and bindings, and the grants and datasets that name them,
+    are read again, and entries under the old name dropped, instead of a full build."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(_person_row_function(renames=True))
+    _compare_updates_per_row(schema_editor, "auth_group", _GROUP_ROW_FUNCTION)
+
+
+def remove_renames(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(_person_row_function(renames=False))
+    _back_to_statement_triggers(schema_editor, "auth_group")
+
+
 def install_person_triggers(apps: Any, schema_editor: Any) -> None:
     """PostgreSQL: people's updates compared per row (``_PERSON_ROW_FUNCTION``); a new person
     notes ``principals``; a deleted one (or TRUNCATE) ``any``."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    name = "steward_snapshot_auth_user"
-    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON auth_user")
-    schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_any ON auth_user")
-    schema_editor.execute(_PERSON_ROW_FUNCTION)
-    schema_editor.execute(
-        f"CREATE TRIGGER {name} AFTER INSERT ON auth_user "
-        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('principals')"
-    )
-    schema_editor.execute(
-        f"CREATE TRIGGER {name}_any AFTER DELETE OR TRUNCATE ON auth_user "
-        "FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('any')"
-    )
-    schema_editor.execute(
-        f"CREATE TRIGGER {name}_rows AFTER UPDATE ON auth_user "
-        "FOR EACH ROW EXECUTE FUNCTION steward_snapshot_auth_user_row()"
-    )
+    if schema_editor.connection.vendor == "postgresql":
+        _compare_updates_per_row(schema_editor, "auth_user", _person_row_function(renames=False))
 
 
 def remove_person_triggers(apps: Any, schema_editor: Any) -> None:
     """Back to the statement triggers of ``install_principal_triggers`` on auth_user."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    name = "steward_snapshot_auth_user"
-    for trigger in (name, f"{name}_any", f"{name}_rows"):
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON auth_user")
-    schema_editor.execute("DROP FUNCTION IF EXISTS steward_snapshot_auth_user_row()")
-    principal_events, any_events = _PRINCIPAL_EVENTS["auth_user"]
-    for suffix, events, kind in (("", principal_events, "principals"), ("_any", any_events, "any")):
-        schema_editor.execute(
-            f"CREATE TRIGGER {name}{suffix} AFTER {events} ON auth_user "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
-        )
+    if schema_editor.connection.vendor == "postgresql":
+        _back_to_statement_triggers(schema_editor, "auth_user")
 
 
 def remove_triggers(apps: Any, schema_editor: Any) -> None:
@@ -481,7 +532,7 @@ def changes_since(marker: str) -> Pending:
             [marker],
         )
         rows = cursor.fetchall()
-    keyed = {"grants_of", "dataset", "person", "dataset_removed"}
+    keyed = {"grants_of", "dataset", "person", "dataset_removed", "group"}
     if not rows or any(
         kind not in (*keyed, "principals") or (kind in keyed and key is None) for kind, key in rows
     ):
@@ -490,17 +541,19 @@ def changes_since(marker: str) -> Pending:
     # and the entries of the datasets that name them.
     people = {int(key) for kind, key in rows if kind == "person"}
     datasets = {int(key) for kind, key in rows if kind == "dataset"}
-    if people:
+    groups = {int(key) for kind, key in rows if kind == "group"}
+    if people or groups:
         from apps.decisions.snapshot import datasets_naming
 
-        datasets |= datasets_naming(people)
+        datasets |= datasets_naming(people, groups)
     removed = {int(key) for kind, key in rows if kind == "dataset_removed"}
     if len(datasets) + len(removed) > PATCH_DATASETS_MAX:
         return Pending(everything=True)
     return Pending(
         everything=False,
         # Bindings may name a removed dataset.
-        principals=bool(people or removed) or any(kind == "principals" for kind, _ in rows),
+        principals=bool(people or groups or removed)
+        or any(kind == "principals" for kind, _ in rows),
         grants_of=frozenset(people | {int(key) for kind, key in rows if kind == "grants_of"}),
         datasets=frozenset(datasets),
         removed=frozenset(removed),

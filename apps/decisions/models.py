@@ -75,12 +75,15 @@ class SnapshotChange(models.Model):
         GRANTS_OF = "grants_of"  # only this user's grants (``key``) changed
         DATASET = "dataset"  # only this dataset's entry (``key``) changed
         PRINCIPALS = "principals"  # only the principals and bindings sections changed
-        # This person (``key``) was deactivated or reactivated: the principals and bindings,
-        # their grants and the entries of the datasets that name them.
+        # This person (``key``) was deactivated, reactivated or renamed: the principals and
+        # bindings, their grants and the entries of the datasets that name them.
         PERSON = "person"
         # This dataset (``key``) was soft-removed: its entry and its FQN in grants go, the
         # bindings are read again.
         DATASET_REMOVED = "dataset_removed"
+        # This group (``key``) was renamed: the principals and bindings and the entries of the
+        # datasets naming it.
+        GROUP = "group"
 
     txid = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices, db_default=Kind.ANY)

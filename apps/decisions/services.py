@@ -187,6 +187,10 @@ def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, An
             elif kept := {f: g for f, g in by_fqn.items() if f not in gone}:
                 remaining[who] = kept
         patched["grants"] = remaining
+    if pending.principals:  # a renamed person's grants under the old name go
+        principals = patched["principals"]
+        if any(who not in principals for who in patched["grants"]):
+            patched["grants"] = {w: g for w, g in patched["grants"].items() if w in principals}
     return patched
 
 

@@ -152,16 +152,24 @@ def fqns_gone(dataset_ids: set[int]) -> set[str]:
     return set(gone.values_list("fqn", flat=True))
 
 
-def datasets_naming(user_ids: set[int]) -> set[int]:
-    """Live datasets whose entry names one of these people (owner, steward or viewer)."""
+def datasets_naming(
+    user_ids: set[int], group_ids: frozenset[int] | set[int] = frozenset()
+) -> set[int]:
+    """Live datasets whose entry names one of these people or groups (owner, steward or
+    viewer)."""
     named = Dataset.objects.filter(removed_at__isnull=True).filter(
-        Q(owner_id__in=user_ids) | Q(steward_id__in=user_ids)
+        Q(owner_id__in=user_ids)
+        | Q(steward_id__in=user_ids)
+        | Q(owner_group_id__in=group_ids)
+        | Q(steward_group_id__in=group_ids)
     )
     ids = set(named.values_list("id", flat=True))
-    viewed = DatasetUserObjectPermission.objects.filter(
-        user_id__in=user_ids, content_object__removed_at__isnull=True
-    )
-    ids.update(viewed.values_list("content_object_id", flat=True))
+    for perms, who in (
+        (DatasetUserObjectPermission, {"user_id__in": user_ids}),
+        (DatasetGroupObjectPermission, {"group_id__in": group_ids}),
+    ):
+        viewed = perms.objects.filter(content_object__removed_at__isnull=True, **who)
+        ids.update(viewed.values_list("content_object_id", flat=True))
     return ids
 
 

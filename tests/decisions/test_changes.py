@@ -194,7 +194,7 @@ def test_membership_and_binding_changes_patch_principals_and_bindings(
     leads, viewer, admin, settings
 ):
     """Roles and bindings (and group memberships, superusers) read only those two sections
-    again; renaming a person rebuilds everything (the name is in datasets and grants too)."""
+    again; a rename also reads the datasets and grants naming the person or group."""
     from django.contrib.auth.models import Group
 
     from apps.access import services as access
@@ -223,10 +223,27 @@ def test_membership_and_binding_changes_patch_principals_and_bindings(
     assert promoted.incremental is True
     assert "admin" in promoted.snapshot["principals"]["user:vera"]["roles"]
 
+    # Renames: every section naming the person or group is read again, old names dropped.
+    _hour_long_read_grant(viewer, leads)
+    Dataset.objects.filter(pk=leads.pk).update(owner_group=analysts)
+    current_build()
     get_user_model().objects.filter(pk=viewer.pk).update(username="veronica")
     renamed = current_build()
-    assert renamed.incremental is False
+    assert renamed.incremental is True
     assert "user:veronica" in renamed.snapshot["principals"]
+    assert set(renamed.snapshot["grants"]) == {"user:veronica"}
+    assert _without_version(renamed.snapshot) == _without_version(build_snapshot())
+    assert _read("veronica") is True
+
+    Group.objects.filter(pk=analysts.pk).update(name="analytics")
+    regrouped = current_build()
+    assert regrouped.incremental is True
+    assert regrouped.snapshot["datasets"][leads.fqn]["owners"]["group:analytics"] == "owner"
+    assert "group:analytics" in regrouped.snapshot["bindings"]
+    assert _without_version(regrouped.snapshot) == _without_version(build_snapshot())
+
+    Group.objects.filter(pk=analysts.pk).delete()
+    assert current_build().incremental is False
 
 
 def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer, settings):
