@@ -183,9 +183,9 @@ END $$
 
 def install_dataset_row_triggers(apps: Any, schema_editor: Any) -> None:
     """PostgreSQL: changes to one dataset's columns, categories, viewers, owners or
-    sensitivity note that dataset (``dataset``), so its entry alone is read again. A dataset
-    removed, renamed or moved is still an ``any`` (a created one too, until
-    ``install_dataset_created``)."""
+    sensitivity note that dataset (``dataset``), so its entry alone is read again. Anything
+    else on a dataset's row is an ``any`` here (later migrations patch creations and removals:
+    ``install_dataset_created``, ``install_dataset_removed``)."""
     if schema_editor.connection.vendor != "postgresql":
         return
     _install_keyed_rows(schema_editor, _DATASET_TABLES)
@@ -285,6 +285,19 @@ _PRINCIPAL_EVENTS = {
 }
 
 
+def _statement_triggers(
+    schema_editor: Any, table: str, principal_events: str, any_events: str
+) -> None:
+    """``table``'s statement triggers: ``principal_events`` note ``principals``, ``any_events``
+    note ``any``."""
+    name = f"steward_snapshot_{table}"
+    for suffix, events, kind in (("", principal_events, "principals"), ("_any", any_events, "any")):
+        schema_editor.execute(
+            f"CREATE TRIGGER {name}{suffix} AFTER {events} ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
+        )
+
+
 def install_principal_triggers(apps: Any, schema_editor: Any) -> None:
     """PostgreSQL: memberships, roles, bindings, credentials, new people and who is a
     superuser note ``principals`` (those two sections are read again); the trigger function
@@ -303,16 +316,8 @@ def install_principal_triggers(apps: Any, schema_editor: Any) -> None:
         """
     )
     for table, (principal_events, any_events) in _PRINCIPAL_EVENTS.items():
-        name = f"steward_snapshot_{table}"
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        for suffix, events, kind in (
-            ("", principal_events, "principals"),
-            ("_any", any_events, "any"),
-        ):
-            schema_editor.execute(
-                f"CREATE TRIGGER {name}{suffix} AFTER {events} ON {table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
-            )
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS steward_snapshot_{table} ON {table}")
+        _statement_triggers(schema_editor, table, principal_events, any_events)
 
 
 def remove_principal_triggers(apps: Any, schema_editor: Any) -> None:
@@ -336,14 +341,7 @@ def _compare_updates_per_row(schema_editor: Any, table: str, function_sql: str) 
     schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
     schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}_any ON {table}")
     schema_editor.execute(function_sql)
-    for suffix, events, kind in (
-        ("", "INSERT", "principals"),
-        ("_any", "DELETE OR TRUNCATE", "any"),
-    ):
-        schema_editor.execute(
-            f"CREATE TRIGGER {name}{suffix} AFTER {events} ON {table} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
-        )
+    _statement_triggers(schema_editor, table, "INSERT", "DELETE OR TRUNCATE")
     schema_editor.execute(
         f"CREATE TRIGGER {name}_rows AFTER UPDATE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {name}_row()"
@@ -357,12 +355,7 @@ def _back_to_statement_triggers(schema_editor: Any, table: str) -> None:
     for trigger in (name, f"{name}_any", f"{name}_rows"):
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
     schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}_row()")
-    principal_events, any_events = _PRINCIPAL_EVENTS[table]
-    for suffix, events, kind in (("", principal_events, "principals"), ("_any", any_events, "any")):
-        schema_editor.execute(
-            f"CREATE TRIGGER {name}{suffix} AFTER {events} ON {table} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION steward_snapshot_touched('{kind}')"
-        )
+    _statement_triggers(schema_editor, table, *_PRINCIPAL_EVENTS[table])
 
 
 # auth_user, per row: only a change decisions read counts, and a deactivation (or reactivation)
