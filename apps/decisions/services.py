@@ -62,6 +62,10 @@ class Build:
     data_json: str  # {"steward": {"snapshot", "packages"}}, serialized once for every engine
     marker: str
     incremental: bool = False  # patched from the previous build (only grants or datasets)
+    # Each snapshot section's JSON (and, for the big ones, each entry's), so a patch serializes
+    # again only what it replaced.
+    sections_json: dict[str, str] = field(default_factory=dict)
+    entries_json: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class _Shared:
@@ -158,8 +162,43 @@ def _rebuilt(previous: Build | None) -> Build:
         _version["n"] += 1
         version = _version["n"]
     snapshot["version"] = version
-    data_json = json.dumps({"steward": {"snapshot": snapshot, "packages": active.data}})
-    return Build(version, active, snapshot, data_json, marker, incremental)
+    sections, entries = _serialized(snapshot, previous if incremental else None)
+    body = ",".join(f"{json.dumps(key)}:{text}" for key, text in sections.items())
+    packages = json.dumps(active.data)
+    data_json = f'{{"steward":{{"snapshot":{{{body}}},"packages":{packages}}}}}'
+    return Build(version, active, snapshot, data_json, marker, incremental, sections, entries)
+
+
+# The big sections (most of the 17 MB at 10k datasets / 100k grants), kept as JSON per entry:
+# a patch replaces a few entries and keeps the others' objects.
+_BY_ENTRY = ("datasets", "grants")
+
+
+def _serialized(
+    snapshot: dict[str, Any], previous: "Build | None"
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The JSON of each section (and of each entry of the big ones). What a patch kept (the
+    very same object as in ``previous``) reuses ``previous``'s text."""
+    sections: dict[str, str] = {}
+    entries: dict[str, dict[str, str]] = {}
+    for key, value in snapshot.items():
+        before = previous.snapshot.get(key) if previous is not None else None
+        if previous is not None and before is value and key in previous.sections_json:
+            sections[key] = previous.sections_json[key]
+            if key in previous.entries_json:
+                entries[key] = previous.entries_json[key]
+        elif key in _BY_ENTRY and isinstance(value, dict):
+            old = previous.entries_json.get(key, {}) if previous is not None else {}
+            kept = before if isinstance(before, dict) else {}
+            texts = {
+                k: old[k] if k in old and kept.get(k) is v else json.dumps(v)
+                for k, v in value.items()
+            }
+            entries[key] = texts
+            sections[key] = "{" + ",".join(f"{json.dumps(k)}:{t}" for k, t in texts.items()) + "}"
+        else:
+            sections[key] = json.dumps(value)
+    return sections, entries
 
 
 def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, Any]:

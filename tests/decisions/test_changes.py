@@ -2,6 +2,7 @@
 whoever makes it, so a process rebuilds exactly when something changed."""
 
 import datetime as dt
+import json
 import threading
 import time
 
@@ -86,6 +87,12 @@ def _without_version(snapshot: dict) -> dict:
     return {k: v for k, v in snapshot.items() if k != "version"}
 
 
+def _served(build):
+    """What the engines load: the build's data JSON, parsed (patches reuse unchanged sections'
+    JSON, so it must still be exactly the snapshot)."""
+    return json.loads(build.data_json)["steward"]["snapshot"]
+
+
 def _hour_long_read_grant(user, dataset):
     from apps.access.models import Grant
 
@@ -112,6 +119,7 @@ def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, 
     patched = current_build()
     assert patched.incremental is True
     assert _without_version(patched.snapshot) == _without_version(build_snapshot())
+    assert _served(patched) == patched.snapshot
     assert "user:vera" in patched.snapshot["grants"]
     assert _read("vera") is True
 
@@ -120,6 +128,7 @@ def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, 
     assert revoked.incremental is True
     assert "user:vera" not in revoked.snapshot["grants"]
     assert _without_version(revoked.snapshot) == _without_version(build_snapshot())
+    assert _served(revoked) == revoked.snapshot
     assert _read("vera") is False
 
     # A dataset renamed (grants and bindings name it) rebuilds it all.
@@ -150,6 +159,7 @@ def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewe
         "categories": ["contact"],
     }
     assert _without_version(classified.snapshot) == _without_version(build_snapshot())
+    assert _served(classified) == classified.snapshot
 
     catalog.dataset_viewer_add(actor=admin, dataset=leads, user=viewer.username)
     Dataset.objects.filter(pk=leads.pk).update(owner=admin)  # owners live in the entry too
@@ -158,12 +168,14 @@ def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewe
     assert viewed.snapshot["datasets"][leads.fqn]["viewers"] == {"user:vera": True}
     assert viewed.snapshot["datasets"][leads.fqn]["owners"] == {"user:admin": "owner"}
     assert _without_version(viewed.snapshot) == _without_version(build_snapshot())
+    assert _served(viewed) == viewed.snapshot
 
     contacts = DatasetFactory(source=leads.source, table_name="contacts", owner=viewer)
     created = current_build()  # a new dataset: nothing else names it yet, its entry is read
     assert created.incremental is True
     assert created.snapshot["datasets"][contacts.fqn]["owners"] == {"user:vera": "owner"}
     assert _without_version(created.snapshot) == _without_version(build_snapshot())
+    assert _served(created) == created.snapshot
     assert _read("vera", contacts.fqn) is True
 
     # Removed (as a schema sync does: removed_at set): its entry and the grants on it go.
@@ -185,6 +197,7 @@ def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewe
     assert list(removed.snapshot["grants"]["user:admin"]) == [leads.fqn]
     assert f"dataset:{contacts.fqn}" not in removed.snapshot["bindings"].get("user:vera", {})
     assert _without_version(removed.snapshot) == _without_version(build_snapshot())
+    assert _served(removed) == removed.snapshot
 
     Dataset.objects.filter(pk=leads.pk).update(fqn="crm.public.leads_v2")  # renamed
     assert current_build().incremental is False
@@ -216,6 +229,7 @@ def test_membership_and_binding_changes_patch_principals_and_bindings(
     assert patched.snapshot["principals"]["user:vera"]["groups"] == ["group:analysts"]
     assert patched.snapshot["bindings"]["group:analysts"] == {f"dataset:{leads.fqn}": ["data.read"]}
     assert _without_version(patched.snapshot) == _without_version(build_snapshot())
+    assert _served(patched) == patched.snapshot
     assert _read("vera") is True
 
     get_user_model().objects.filter(pk=viewer.pk).update(is_superuser=True)
@@ -233,6 +247,7 @@ def test_membership_and_binding_changes_patch_principals_and_bindings(
     assert "user:veronica" in renamed.snapshot["principals"]
     assert set(renamed.snapshot["grants"]) == {"user:veronica"}
     assert _without_version(renamed.snapshot) == _without_version(build_snapshot())
+    assert _served(renamed) == renamed.snapshot
     assert _read("veronica") is True
 
     Group.objects.filter(pk=analysts.pk).update(name="analytics")
@@ -241,6 +256,7 @@ def test_membership_and_binding_changes_patch_principals_and_bindings(
     assert regrouped.snapshot["datasets"][leads.fqn]["owners"]["group:analytics"] == "owner"
     assert "group:analytics" in regrouped.snapshot["bindings"]
     assert _without_version(regrouped.snapshot) == _without_version(build_snapshot())
+    assert _served(regrouped) == regrouped.snapshot
 
     Group.objects.filter(pk=analysts.pk).delete()
     assert current_build().incremental is False
@@ -277,6 +293,7 @@ def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer,
     assert off.snapshot["datasets"][other.fqn]["owners"] == {}
     assert "user:vera" not in off.snapshot["datasets"][leads.fqn]["viewers"]
     assert _without_version(off.snapshot) == _without_version(build_snapshot())
+    assert _served(off) == off.snapshot
     assert _read("vera") is False
 
     viewer.is_active = True
@@ -284,4 +301,5 @@ def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer,
     on = current_build()
     assert on.incremental is True
     assert _without_version(on.snapshot) == _without_version(build_snapshot())
+    assert _served(on) == on.snapshot
     assert _read("vera") is True
