@@ -62,8 +62,8 @@ class Build:
     data_json: str  # {"steward": {"snapshot", "packages"}}, serialized once for every engine
     marker: str
     incremental: bool = False  # patched from the previous build (only grants or datasets)
-    # Each snapshot section's JSON (and, for the big ones, each entry's), so a patch serializes
-    # again only what it replaced.
+    # Each small snapshot section's JSON, and each entry's of the big ones, so a patch
+    # serializes again only what it replaced.
     sections_json: dict[str, str] = field(default_factory=dict)
     entries_json: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -166,7 +166,8 @@ def _rebuilt(previous: Build | None) -> Build:
     body = ",".join(f"{json.dumps(key)}:{text}" for key, text in sections.items())
     packages = json.dumps(active.data)
     data_json = f'{{"steward":{{"snapshot":{{{body}}},"packages":{packages}}}}}'
-    return Build(version, active, snapshot, data_json, marker, incremental, sections, entries)
+    small = {k: text for k, text in sections.items() if k not in entries}  # big ones: by entry
+    return Build(version, active, snapshot, data_json, marker, incremental, small, entries)
 
 
 # The big sections (most of the 17 MB at 10k datasets / 100k grants), kept as JSON per entry:
@@ -177,25 +178,27 @@ _BY_ENTRY = ("datasets", "grants")
 def _serialized(
     snapshot: dict[str, Any], previous: "Build | None"
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """The JSON of each section (and of each entry of the big ones). What a patch kept (the
+    """The JSON of each section, and of each entry of the big ones. What a patch kept (the
     very same object as in ``previous``) reuses ``previous``'s text."""
     sections: dict[str, str] = {}
     entries: dict[str, dict[str, str]] = {}
     for key, value in snapshot.items():
         before = previous.snapshot.get(key) if previous is not None else None
-        if previous is not None and before is value and key in previous.sections_json:
-            sections[key] = previous.sections_json[key]
-            if key in previous.entries_json:
-                entries[key] = previous.entries_json[key]
-        elif key in _BY_ENTRY and isinstance(value, dict):
-            old = previous.entries_json.get(key, {}) if previous is not None else {}
-            kept = before if isinstance(before, dict) else {}
-            texts = {
-                k: old[k] if k in old and kept.get(k) is v else json.dumps(v)
-                for k, v in value.items()
-            }
+        if key in _BY_ENTRY and isinstance(value, dict):
+            old = previous.entries_json.get(key) if previous is not None else None
+            if old is not None and before is value:
+                texts = old
+            else:
+                kept = before if isinstance(before, dict) else {}
+                known = old or {}
+                texts = {
+                    k: known[k] if k in known and kept.get(k) is v else json.dumps(v)
+                    for k, v in value.items()
+                }
             entries[key] = texts
             sections[key] = "{" + ",".join(f"{json.dumps(k)}:{t}" for k, t in texts.items()) + "}"
+        elif previous is not None and before is value and key in previous.sections_json:
+            sections[key] = previous.sections_json[key]
         else:
             sections[key] = json.dumps(value)
     return sections, entries
