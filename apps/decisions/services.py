@@ -61,7 +61,7 @@ class Build:
     snapshot: dict[str, Any]
     data_json: str  # {"steward": {"snapshot", "packages"}}, serialized once for every engine
     marker: str
-    incremental: bool = False  # patched from the previous build (only grants or datasets)
+    incremental: bool = False  # patched from the previous build (see ``changes.Pending``)
     # Each small snapshot section's JSON, and each entry's of the big ones, so a patch
     # serializes again only what it replaced.
     sections_json: dict[str, str] = field(default_factory=dict)
@@ -146,9 +146,10 @@ def current_build() -> Build:
 
 
 def _rebuilt(previous: Build | None) -> Build:
-    """A new build. When only the principals and bindings, some people's grants or some
-    datasets' entries changed since ``previous``, its snapshot with just those read again
-    (``incremental``); otherwise all of it. Either way from one consistent read, whose marker the new build keeps."""
+    """A new build. When ``changes.changes_since`` says what changed since ``previous`` can be
+    patched (principals and bindings, some people's grants, some datasets' entries, removed
+    datasets), its snapshot with just those read again (``incremental``); otherwise all of it.
+    Either way from one consistent read, whose marker the new build keeps."""
 
     def read() -> tuple[ActivePolicy, dict[str, Any], bool]:
         if previous is not None:
