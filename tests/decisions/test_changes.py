@@ -303,3 +303,49 @@ def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer,
     assert _without_version(on.snapshot) == _without_version(build_snapshot())
     assert _served(on) == on.snapshot
     assert _read("vera") is True
+
+
+def _tracked_ids() -> set[int]:
+    """The objects the cycle collector scans (``gc.get_objects`` leaves out frozen ones)."""
+    import gc
+
+    return {id(o) for o in gc.get_objects()}
+
+
+def test_a_full_build_is_frozen_out_of_the_cycle_collector_and_a_patch_is_not(leads, viewer):
+    """At size a build is ~1M dicts: a full build is frozen so no later collection scans it
+    again; a patch (a few objects) is left to the collector; either way it is on afterwards."""
+    import gc
+
+    from apps.decisions.services import _rebuilt
+
+    frozen = gc.get_freeze_count()
+    full = _rebuilt(None)
+    assert full.incremental is False
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > frozen
+    tracked = _tracked_ids()
+    assert id(full.snapshot["datasets"]) not in tracked
+    assert id(full.snapshot["datasets"]["crm.public.leads"]) not in tracked
+
+    _hour_long_read_grant(viewer, leads)
+    frozen = gc.get_freeze_count()
+    patched = _rebuilt(full)
+    assert patched.incremental is True
+    assert gc.isenabled()
+    assert gc.get_freeze_count() <= frozen  # nothing frozen (frozen objects may be freed)
+    assert id(patched.snapshot["grants"]) in _tracked_ids()
+    assert patched.snapshot["datasets"] is full.snapshot["datasets"]  # kept, still frozen
+
+
+def test_a_build_leaves_the_collector_off_when_it_was_off(leads):
+    import gc
+
+    from apps.decisions.services import _rebuilt
+
+    gc.disable()
+    try:
+        _rebuilt(None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
