@@ -58,17 +58,23 @@ _PG_IDS = (
     "SELECT nextval(pg_get_serial_sequence('audit_auditevent', 'id')) FROM generate_series(1, %s)"
 )
 _PG_COPY = f"COPY audit_auditevent (id, {_NAMES}) FROM STDIN"
+_PG_COPY_NO_IDS = f"COPY audit_auditevent ({_NAMES}) FROM STDIN"  # ids from the column default
 Entry = dict[str, Any]
 
 
-def _insert(entries: list[Entry]) -> list[int]:
+def _insert(entries: list[Entry], ids: bool = True) -> list[int]:
     """Write on this thread's connection; their ids. One entry: an INSERT; several: ids from
-    the sequence, then one COPY."""
+    the sequence, then one COPY (with ``ids=False``: the COPY alone, and ``[]``)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             if len(entries) == 1:
                 cur.execute(_PG_INSERT_ONE, [entries[0][c] for c in _COLUMNS])
                 return [row[0] for row in cur.fetchall()]
+            if not ids:
+                with cur.copy(_PG_COPY_NO_IDS) as copy:
+                    for entry in entries:
+                        copy.write_row([entry[c] for c in _COLUMNS])
+                return []
             cur.execute(_PG_IDS, [len(entries)])
             ids = [row[0] for row in cur.fetchall()]
             with cur.copy(_PG_COPY) as copy:
@@ -79,11 +85,11 @@ def _insert(entries: list[Entry]) -> list[int]:
     return [event.pk for event in events]
 
 
-def _commit(entries: list[Entry]) -> list[int]:
+def _commit(entries: list[Entry], ids: bool = True) -> list[int]:
     """Insert and commit. Outside any transaction each statement commits on its own, and the one
     INSERT or COPY that writes the entries is atomic, so no BEGIN/COMMIT round trips are spent."""
     try:
-        return _insert(entries)
+        return _insert(entries, ids)
     except Exception:
         connection.close()  # a broken connection is not reused (the next query reconnects)
         raise
@@ -111,12 +117,13 @@ class GroupCommitAppender:
         self._thread = threading.Thread(target=self._run, name="audit-appender", daemon=True)
         self._thread.start()
 
-    def append_many(self, entries: list[Entry], timeout: float) -> list[int]:
-        """Record entries; return their ids once committed. Raises the write's error, or
-        ``TimeoutError`` when the writer thread did not commit them within ``timeout`` s."""
+    def append_many(self, entries: list[Entry], timeout: float, ids: bool = True) -> list[int]:
+        """Record entries; return their ids once committed (``ids=False``: maybe ``[]``, when
+        reading them would cost a round trip). Raises the write's error, or ``TimeoutError``
+        when the writer thread did not commit them within ``timeout`` s."""
         if connection.connection is not None and self._writing.acquire(blocking=False):
             try:  # write here, taking along whatever other callers queued
-                return self._write(entries, self._take(self.max_batch - len(entries)))
+                return self._write(entries, self._take(self.max_batch - len(entries)), ids)
             finally:
                 self._writing.release()
         futures: list[Future[int]] = []
@@ -155,11 +162,12 @@ class GroupCommitAppender:
         return taken
 
     @staticmethod
-    def _write(own: list[Entry], queued: list[Queued]) -> list[int]:
-        """Commit ``own`` entries and the ``queued`` ones; settle the queued callers; the ids
-        of ``own`` (or the write's error)."""
+    def _write(own: list[Entry], queued: list[Queued], own_ids: bool = True) -> list[int]:
+        """Commit ``own`` entries and the ``queued`` ones; settle the queued callers (who get
+        their ids); the ids of ``own`` (``[]`` if unread: ``own_ids=False`` and none queued),
+        or the write's error."""
         try:
-            ids = _commit(own + [entry for entry, _ in queued])
+            ids = _commit(own + [entry for entry, _ in queued], own_ids or bool(queued))
         except Exception as exc:
             _settle(queued, None, exc)
             raise

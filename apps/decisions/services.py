@@ -313,7 +313,12 @@ def policy_engine_check() -> str | None:
     return _checked[active.revision]
 
 
-def _shape(request: dict[str, Any]) -> dict[str, Any]:
+def _now() -> str:
+    """Request time as the policy reads it (``context.time`` when the caller gives none)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
     """The policy input; a malformed request is refused before it reaches the engine."""
     problems: dict[str, list[str]] = {}
     for part, keys in (
@@ -337,7 +342,6 @@ def _shape(request: dict[str, Any]) -> dict[str, Any]:
             code="invalid_request",
             extra={"fields": problems},
         )
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {
         "subject": request["subject"],
         "action": request["action"],
@@ -361,12 +365,24 @@ def decision_from_result(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
     return raw["allow"], [str(r) for r in raw["reasons"]], raw.get("obligations", {})
 
 
+def _canonical(policy_input: dict[str, Any]) -> str:
+    """The input's canonical JSON: what the engine is given and what the audit entry digests."""
+    return json.dumps(policy_input, sort_keys=True, separators=(",", ":"))
+
+
 def _decide(
-    engine: Any, policy_input: dict[str, Any], revision: str, version: int, query: str
+    engine: Any,
+    policy_input: dict[str, Any],
+    input_json: str,
+    revision: str,
+    version: int,
+    query: str,
 ) -> Decision:
     try:
         if isinstance(engine, OpaEngine):  # remote: the revision is the bundle OPA evaluated
             raw, revision = engine.evaluate_with_revision(query, policy_input)
+        elif isinstance(engine, RegorusEngine | CompiledRegorusEngine):
+            raw = engine.evaluate(query, policy_input, input_json=input_json)
         else:
             raw = engine.evaluate(query, policy_input)
         allow, reasons, obligations = decision_from_result(raw)
@@ -382,10 +398,8 @@ def _decide(
     )
 
 
-def _entry(policy_input: dict[str, Any], decision: Decision) -> Entry:
-    digest = hashlib.sha256(
-        json.dumps(policy_input, sort_keys=True, separators=(",", ":")).encode()
-    ).hexdigest()
+def _entry(policy_input: dict[str, Any], input_json: str, decision: Decision) -> Entry:
+    digest = hashlib.sha256(input_json.encode()).hexdigest()
     resource = policy_input["resource"]
     return Entry(
         action="decision.evaluate",
@@ -454,9 +468,10 @@ def decision_evaluate_many(
             extra={"fields": {"evaluations": ["Wrong size."]}},
         )
     inputs = []
+    now = _now()
     for index, request in enumerate(requests):
         try:
-            inputs.append(_shape(request))
+            inputs.append(_shape(request, now))
         except ValidationFailed as exc:
             if len(requests) == 1:
                 raise
@@ -468,12 +483,14 @@ def decision_evaluate_many(
             ) from exc
     engine, revision, version, queries = _engine_or(engine)
     decisions: list[Decision] = []
+    texts: list[str] = []
     for policy_input in inputs:
+        texts.append(input_json := _canonical(policy_input))
         if engine is None:
             decision = Decision(False, ["engine_error"], decision_id=str(uuid.uuid4()))
         else:
             query = queries.get(policy_input["resource"]["type"], DECISION_QUERY)
-            decision = _decide(engine, policy_input, revision, version, query)
+            decision = _decide(engine, policy_input, input_json, revision, version, query)
         decisions.append(decision)
         if (semantic == "deny_on_first_deny" and not decision.allow) or (
             semantic == "permit_on_first_permit" and decision.allow
@@ -481,7 +498,9 @@ def decision_evaluate_many(
             break
     try:
         audit_record_committed_many(
-            actor=caller, entries=[_entry(i, d) for i, d in zip(inputs, decisions, strict=False)]
+            actor=caller,
+            entries=[_entry(*e) for e in zip(inputs, texts, decisions, strict=False)],
+            ids=False,
         )
     except ServiceUnavailable:
         return [_unrecorded(d) for d in decisions]

@@ -37,9 +37,10 @@ class RegorusEngine:
         except BaseException as exc:  # a Rust panic surfaces as BaseException
             raise EngineError(_first_line(exc)) from exc
 
-    def evaluate(self, query: str, input: dict[str, Any]) -> Any:
+    def evaluate(self, query: str, input: dict[str, Any], *, input_json: str | None = None) -> Any:
+        """``input_json``: ``input`` already serialized (the caller needed the text anyway)."""
         try:
-            self._engine.set_input_json(json.dumps(input))
+            self._engine.set_input_json(input_json or json.dumps(input))
             raw = json.loads(self._engine.eval_query_as_json(query))
         except BaseException as exc:
             raise EngineError(_first_line(exc)) from exc
@@ -106,11 +107,12 @@ class CompiledRegorusEngine:
         except BaseException as exc:
             raise EngineError(_first_line(exc)) from exc
 
-    def evaluate(self, query: str, input: dict[str, Any]) -> Any:
+    def evaluate(self, query: str, input: dict[str, Any], *, input_json: str | None = None) -> Any:
+        """``input_json``: ``input`` already serialized (the caller needed the text anyway)."""
         if query not in self._entry_points:
             raise EngineError(f"{query} is not an entry point of this compiled program")
         try:
-            self._vm.set_input_json(json.dumps(input))
+            self._vm.set_input_json(input_json or json.dumps(input))
             text = self._vm.execute_entry_point(query)
             value = json.loads(text)
         except BaseException as exc:
