@@ -62,15 +62,15 @@ _PG_COPY_NO_IDS = f"COPY audit_auditevent ({_NAMES}) FROM STDIN"  # ids from the
 Entry = dict[str, Any]
 
 
-def _insert(entries: list[Entry], ids: bool = True) -> list[int]:
+def _insert(entries: list[Entry], read_ids: bool = True) -> list[int]:
     """Write on this thread's connection; their ids. One entry: an INSERT; several: ids from
-    the sequence, then one COPY (with ``ids=False``: the COPY alone, and ``[]``)."""
+    the sequence, then one COPY (with ``read_ids=False``: the COPY alone, and ``[]``)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             if len(entries) == 1:
                 cur.execute(_PG_INSERT_ONE, [entries[0][c] for c in _COLUMNS])
                 return [row[0] for row in cur.fetchall()]
-            if not ids:
+            if not read_ids:
                 with cur.copy(_PG_COPY_NO_IDS) as copy:
                     for entry in entries:
                         copy.write_row([entry[c] for c in _COLUMNS])
@@ -85,11 +85,11 @@ def _insert(entries: list[Entry], ids: bool = True) -> list[int]:
     return [event.pk for event in events]
 
 
-def _commit(entries: list[Entry], ids: bool = True) -> list[int]:
+def _commit(entries: list[Entry], read_ids: bool = True) -> list[int]:
     """Insert and commit. Outside any transaction each statement commits on its own, and the one
     INSERT or COPY that writes the entries is atomic, so no BEGIN/COMMIT round trips are spent."""
     try:
-        return _insert(entries, ids)
+        return _insert(entries, read_ids)
     except Exception:
         connection.close()  # a broken connection is not reused (the next query reconnects)
         raise
