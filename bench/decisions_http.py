@@ -70,6 +70,7 @@ RATIO_GOAL = 0.9
 P99_GOAL_MS = 15.0
 BATCH_GOAL_MS = 10.0
 BUILD_GOAL_S = 2.0
+VISIBLE_GOAL_S = 1.0  # "a change is visible to decisions within 1 s"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,6 +685,75 @@ def post(conn: http.client.HTTPConnection, path: str, body: Any, token: str) -> 
     return json.loads(payload)
 
 
+def _allowed(port: int, token: str, body: dict[str, Any]) -> tuple[bool, list[str]]:
+    """One decision on a fresh connection (so successive calls reach different workers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        answer = post(conn, EVALUATION, body, token)
+    finally:
+        conn.close()
+    return bool(answer["decision"]), list(answer["context"]["reason_codes"])
+
+
+def _until_flipped(port: int, token: str, body: dict[str, Any], want: bool) -> tuple[float, float]:
+    """Seconds after now until the first answer ``want``, and until the last answer that was
+    not (every request sent after it got ``want``). Polls until 40 answers in a row agree."""
+    t0 = time.perf_counter()
+    first: float | None = None
+    last_other = 0.0
+    streak = 0
+    while streak < 40:
+        sent = time.perf_counter() - t0
+        if sent > 10:
+            raise SystemExit(f"a change was still not visible after {sent:.1f} s")
+        if _allowed(port, token, body)[0] == want:
+            first = sent if first is None else first
+            streak += 1
+        else:
+            last_other, streak = sent, 0
+    return first or 0.0, last_other
+
+
+def time_visibility(
+    port: int, token: str, bodies: list[dict[str, Any]], trials: int
+) -> list[tuple[float, float, float, float]]:
+    """A grant created for a request that is denied, then revoked, through the ORM (committed,
+    as the access workflow does), while the caller's load runs: how long until the decision
+    API answers allow, then deny again. Per trial: (grant first, grant everywhere, revoke first,
+    revoke everywhere) in seconds after the commit."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from apps.access.models import Grant
+    from apps.catalog.models import Dataset
+
+    candidates = []
+    for body in bodies:
+        if body["action"]["name"] != "read" or body["resource"]["id"].startswith("nowhere."):
+            continue
+        allow, reasons = _allowed(port, token, body)
+        if not allow and set(reasons) <= {"no_access", "clearance_insufficient"}:
+            candidates.append(body)
+        if len(candidates) == trials:
+            break
+    out = []
+    for body in candidates:
+        now = timezone.now()
+        grant = Grant.objects.create(
+            user=get_user_model().objects.get(username=body["subject"]["id"]),
+            dataset=Dataset.objects.get(fqn=body["resource"]["id"], removed_at__isnull=True),
+            access="read",
+            purpose="bench",
+            starts_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+        granted = _until_flipped(port, token, body, True)
+        Grant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
+        revoked = _until_flipped(port, token, body, False)
+        out.append((*granted, *revoked))
+    return out
+
+
 def decision_mix(bodies: list[dict[str, Any]]) -> str:
     """Decide the bodies in-process once and summarise (and check none failed closed)."""
     from apps.decisions.services import decision_evaluate_many
@@ -812,6 +882,7 @@ def bench_server(
     sealer = subprocess.Popen([sys.executable, "-c", SEALER], cwd=ROOT, env=env)  # noqa: S603
     try:
         print(f"\n[{server}] port {port} (and a sealer, every second, as beat runs it)")
+        verdicts: list[bool] = []
 
         def wrk(label: str, path: str, seconds: int) -> WrkResult:
             return run_wrk(
@@ -851,7 +922,7 @@ def bench_server(
         answered = sum(r.requests - r.non_2xx for r in dec)
         ratio = dec_rps / base_rps if base_rps else 0.0
         print(
-            f"  ratio decision/baseline (median of rounds): {ratio:.2f}"
+            f"  ratio decision/baseline (median of rounds): {ratio:.3f}"
             f"  [{'meets' if ratio >= RATIO_GOAL else 'MISSES'} >= {RATIO_GOAL}];"
             f" decision p99 (worst round) {dec_p99:.2f} ms"
             f"  [{'meets' if dec_p99 <= P99_GOAL_MS else 'MISSES'} <= {P99_GOAL_MS:.0f} ms]"
@@ -861,6 +932,29 @@ def bench_server(
             f"  audit entries written during the timed decision runs: {recorded:,}"
             f" (2xx answers counted by wrk: {answered:,})"
         )
+        if args.visibility_trials:
+            load = subprocess.Popen(  # noqa: S603 - wrk from PATH, arguments from our options
+                [WRK, "-t1", f"-c{args.connections}", "-d120s", "-s", script,
+                 f"http://127.0.0.1:{port}{EVALUATION}"],
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                trials = time_visibility(port, token, bodies, args.visibility_trials)
+            finally:
+                load.terminate()
+                load.wait()
+            worst = max(max(t) for t in trials)
+            print(
+                f"  change visibility under wrk load ({len(trials)} grants created then revoked;"
+                f" seconds after the commit: first answer that saw it / last one that did not):"
+                + "".join(
+                    f"\n    grant {g1:.2f} / {g2:.2f} s, revocation {r1:.2f} / {r2:.2f} s"
+                    for g1, g2, r1, r2 in trials
+                )
+                + f"\n    worst {worst:.2f} s"
+                f"  [{'meets' if worst <= VISIBLE_GOAL_S else 'MISSES'} <= {VISIBLE_GOAL_S:.0f} s]"
+            )
+            verdicts.append(worst <= VISIBLE_GOAL_S)
         wall = time_batches_http(port, token, batches, args.batch_seconds)
         print(
             f"  batch of {args.batch_size} (POST {EVALUATIONS}), {len(wall)} sequential calls,"
@@ -871,7 +965,7 @@ def bench_server(
         sealer.terminate()
         sealer.wait()
         stop_gunicorn(proc)
-    return [ratio >= RATIO_GOAL, dec_p99 <= P99_GOAL_MS]
+    return [ratio >= RATIO_GOAL, dec_p99 <= P99_GOAL_MS, *verdicts]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -903,6 +997,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10, help="seconds of wrk warm-up per server")
     parser.add_argument("--rounds", type=int, default=2, help="baseline/decision runs alternated")
     parser.add_argument("--bodies", type=int, default=2000, help="distinct request bodies")
+    parser.add_argument(
+        "--visibility-trials",
+        type=int,
+        default=3,
+        help="grants created and revoked under load to time change visibility (0: none)",
+    )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--batch-calls", type=int, default=200)
     parser.add_argument(
