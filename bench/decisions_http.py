@@ -854,15 +854,16 @@ def audit_count(url: str) -> int:
         return int(row[0]) if row else 0
 
 
-# What the beat task does in production while decisions are served: seal what was appended,
-# every second (its Postgres work is part of recording decisions with tamper evidence on).
+# What beat does in production while decisions are served: seal what was appended, every
+# AUDIT_SEAL_MILLISECONDS (its Postgres work is part of recording decisions with tamper evidence).
 SEALER = """
 import time, django
 django.setup()
+from django.conf import settings
 from apps.audit.services import audit_seal_pending
 while True:
     audit_seal_pending()
-    time.sleep(1.0)
+    time.sleep(settings.AUDIT_SEAL_MILLISECONDS / 1000)
 """
 
 
@@ -877,11 +878,24 @@ def bench_server(
     batches: list[dict[str, Any]],
 ) -> list[bool]:
     """One gunicorn configuration: wrk on both endpoints, then the batch; its verdicts."""
+    from django.conf import settings
+
     port = free_port()
     proc = start_gunicorn(server, port, env)
-    sealer = subprocess.Popen([sys.executable, "-c", SEALER], cwd=ROOT, env=env)  # noqa: S603
+    sealer = (
+        None
+        if args.without_sealer
+        else subprocess.Popen([sys.executable, "-c", SEALER], cwd=ROOT, env=env)  # noqa: S603
+    )
     try:
-        print(f"\n[{server}] port {port} (and a sealer, every second, as beat runs it)")
+        print(
+            f"\n[{server}] port {port}"
+            + (
+                " (NO sealer: a diagnostic run)"
+                if sealer is None
+                else f" (and a sealer every {settings.AUDIT_SEAL_MILLISECONDS} ms, as beat runs it)"
+            )
+        )
         verdicts: list[bool] = []
 
         def wrk(label: str, path: str, seconds: int) -> WrkResult:
@@ -962,8 +976,9 @@ def bench_server(
             f" p99 {pct(wall, 0.99):.1f} ms, max {max(wall):.1f} ms"
         )
     finally:
-        sealer.terminate()
-        sealer.wait()
+        if sealer is not None:
+            sealer.terminate()
+            sealer.wait()
         stop_gunicorn(proc)
     return [ratio >= RATIO_GOAL, dec_p99 <= P99_GOAL_MS, *verdicts]
 
@@ -1027,6 +1042,11 @@ def main() -> int:
         default=0,
         metavar="N",
         help="cProfile N in-process evaluations (and baseline calls) and stop before HTTP",
+    )
+    parser.add_argument(
+        "--without-sealer",
+        action="store_true",
+        help="diagnostic: no sealer beside the server (production always seals), to see its share",
     )
     parser.add_argument("--db", default="steward_bench_http")
     parser.add_argument(

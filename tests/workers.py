@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote, urlencode
@@ -55,6 +56,43 @@ def database_url(db: dict[str, Any], *, application_name: str) -> str:
     options = {k: v for k, v in (db.get("OPTIONS") or {}).items() if isinstance(v, str | int)}
     options["application_name"] = application_name
     return f"postgres://{auth}{host}:{port}/{quote(db['NAME'], safe='')}?{urlencode(options)}"
+
+
+def celery_env(application_name: str) -> dict[str, str]:
+    """The environment of a ``celery`` process on this test run's database and broker."""
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "controlplane.settings.test",
+        "DATABASE_URL": database_url(
+            settings.DATABASES["default"], application_name=application_name
+        ),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_VISIBILITY_TIMEOUT": str(options["visibility_timeout"]),
+    }
+
+
+@contextlib.contextmanager
+def beat_process(*, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``celery beat`` (the database scheduler, as deployed) sending this test database's
+    periodic tasks to the test broker; killed, and the broker emptied, on exit."""
+    log_path = log_dir / "beat.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "controlplane", "beat", "--loglevel", "INFO"],
+            cwd=ROOT,
+            env=celery_env("test-beat"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=GONE_SECONDS)
+        broker_reset()
 
 
 def _channel_keys(channel: Any) -> tuple[str, str, str]:
@@ -102,14 +140,7 @@ class WorkerProcess:
         return f"{self.name}@localhost"
 
     def _env(self) -> dict[str, str]:
-        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-        return {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "controlplane.settings.test",
-            "DATABASE_URL": database_url(settings.DATABASES["default"], application_name=self.name),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "CELERY_VISIBILITY_TIMEOUT": str(options["visibility_timeout"]),
-        }
+        return celery_env(self.name)
 
     def start(self) -> Self:
         """Start the worker and return once it answers a ping over the broker."""

@@ -8,7 +8,11 @@ from apps.core.schedules import ensure_interval_tasks
 
 SCHEDULES = {
     # name: (task, every, period)
-    "audit: seal pending entries": ("apps.audit.tasks.audit_seal_task", 1, "seconds"),
+    "audit: seal pending entries": (
+        "apps.audit.tasks.audit_seal_task",
+        getattr(settings, "AUDIT_SEAL_MILLISECONDS", 200) * 1000,
+        "microseconds",
+    ),
     "audit: sign a checkpoint": (
         "apps.audit.tasks.audit_checkpoint_task",
         getattr(settings, "AUDIT_CHECKPOINT_MINUTES", 5),

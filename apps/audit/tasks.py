@@ -1,6 +1,7 @@
 """Scheduled audit work (django-celery-beat rows created by ``apps.audit.schedules``).
 
-- ``audit_seal_task`` every second: entries are sealed into a batch within about a second.
+- ``audit_seal_task`` every ``AUDIT_SEAL_MILLISECONDS`` (200 ms): entries are sealed into a
+  batch within about that long.
 - ``audit_checkpoint_task`` every few minutes: signs the head if it moved.
 - ``audit_verify_task`` hourly: walks the log; a break is logged at ERROR, mailed to ADMINS
   and itself recorded (outcome ``error``).

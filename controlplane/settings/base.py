@@ -186,6 +186,9 @@ STEWARD_AUDIT_PREVIOUS_PUBLIC_KEYS: list[str] = [
     if pem.strip()
 ]
 AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=5)
+# How often beat seals what was appended: small, frequent seals keep each one's burst of Postgres
+# work short (bench/README.md: sealing once a second doubled the decision API's p99).
+AUDIT_SEAL_MILLISECONDS = env.int("AUDIT_SEAL_MILLISECONDS", default=200)
 # Entries are kept this long, then exported to AUDIT_ARCHIVE_DIR as a verifiable segment and pruned.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "audit-archive"))

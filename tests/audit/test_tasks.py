@@ -1,6 +1,9 @@
 """The scheduled audit work: a real worker seals, verification alerts, beat rows exist."""
 
+import datetime as dt
+
 import pytest
+from django.conf import settings
 from django.core import mail
 from django_celery_beat.models import PeriodicTask
 
@@ -9,6 +12,7 @@ from apps.audit.schedules import SCHEDULES
 from apps.audit.tasks import audit_checkpoint_task, audit_seal_task, audit_verify_task
 from tests.audit.conftest import record, tampering
 from tests.waiting import wait_until
+from tests.workers import beat_process
 
 
 @pytest.mark.django_db(transaction=True)
@@ -54,4 +58,23 @@ def test_the_schedules_are_in_the_database_for_beat():
     names = set(PeriodicTask.objects.values_list("name", flat=True))
     assert set(SCHEDULES) <= names
     seal = PeriodicTask.objects.get(name="audit: seal pending entries")
-    assert (seal.interval.every, seal.interval.period) == (1, "seconds")
+    assert seal.interval.schedule.run_every == dt.timedelta(
+        milliseconds=settings.AUDIT_SEAL_MILLISECONDS
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_and_a_real_worker_seal_entries_with_nobody_asking(real_worker, tmp_path, admin):
+    """The sub-second seal schedule as deployed: a real beat process (database scheduler)
+    sends the task, the worker seals; no test code calls the sealer."""
+    from apps.audit.schedules import ensure_schedules
+
+    ensure_schedules()  # the rows the migration made are gone after a transactional test's flush
+    with beat_process(log_dir=tmp_path) as beat:
+        ids = record(admin, 3)
+        sealed = wait_until(
+            lambda: not AuditEvent.objects.filter(pk__in=ids, seq__isnull=True).exists(),
+            seconds=60,
+        )
+        assert beat.poll() is None, (tmp_path / "beat.log").read_text()
+    assert sealed, (tmp_path / "beat.log").read_text()[-3000:]
