@@ -154,8 +154,9 @@ def current_build() -> Build:
 # build is then frozen (``gc.freeze``: never scanned again; freed, as before, by reference
 # counting when a later build replaces it). Garbage is collected just before a full build, so
 # what is frozen with it is live; what becomes cyclic garbage later among those objects (the
-# request in flight) is never collected: a few kB per full build, which is rare (see
-# ``changes``). Patches are small and are not frozen.
+# requests in flight then: a decision request leaves some tens of such objects) is never
+# collected, a few kB per full build, which is rare (see ``changes``). Patches are small and
+# are not frozen.
 def _rebuilt(previous: Build | None) -> Build:
     """A new build. When ``changes.changes_since`` says what changed since ``previous`` can be
     patched (principals and bindings, some people's grants, some datasets' entries, removed

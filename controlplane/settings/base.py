@@ -189,6 +189,8 @@ AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=5)
 # How often beat seals what was appended: small, frequent seals keep each one's burst of Postgres
 # work short (bench/README.md: sealing once a second doubled the decision API's p99).
 AUDIT_SEAL_MILLISECONDS = env.int("AUDIT_SEAL_MILLISECONDS", default=200)
+if not 10 <= AUDIT_SEAL_MILLISECONDS <= 60_000:
+    raise ValueError(f"AUDIT_SEAL_MILLISECONDS must be 10 to 60000, not {AUDIT_SEAL_MILLISECONDS}")
 # Entries are kept this long, then exported to AUDIT_ARCHIVE_DIR as a verifiable segment and pruned.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "audit-archive"))
