@@ -1118,6 +1118,19 @@ def main() -> int:
         profile_evaluations(token, bodies, args.profile, EVALUATION)
         profile_evaluations(token, batches, max(1, args.profile // args.batch_size), EVALUATIONS)
         return 0
+    # Before the HTTP runs, on a quiet database: after them Postgres is still working off their
+    # writes (checkpoints of ~1 GB of WAL), which this latency figure is not about.
+    with connection.cursor() as cur:
+        cur.execute("CHECKPOINT")
+    server_times = time_batches_in_process(token, batches, args.batch_seconds)
+    p50 = statistics.median(server_times)
+    print(
+        f"  batch of {args.batch_size}, server time in-process (django.test.Client,"
+        f" {len(server_times)} calls): p50 {p50:.1f} ms, p99 {pct(server_times, 0.99):.1f} ms,"
+        f" max {max(server_times):.1f} ms  [{'meets' if p50 <= BATCH_GOAL_MS else 'MISSES'}"
+        f" <= {BATCH_GOAL_MS:.0f} ms at p50]"
+    )
+    verdicts: list[bool] = [p50 <= BATCH_GOAL_MS]
     connections.close_all()
     print()
     print(
@@ -1126,22 +1139,12 @@ def main() -> int:
         f" wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s, {len(bodies):,} bodies,"
         f" {args.rounds} alternating rounds after {args.warmup} s of warm-up on each endpoint"
     )
-    verdicts: list[bool] = []
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
         script = Path(tmp) / "post.lua"
         write_lua(script, bodies, token)
         for server in [] if args.skip_http else args.servers:
             verdicts += bench_server(server, args, env, url, token, script, bodies, batches)
 
-    server_times = time_batches_in_process(token, batches, args.batch_seconds)
-    p50 = statistics.median(server_times)
-    print(
-        f"\nbatch of {args.batch_size}, server time in-process (django.test.Client,"
-        f" {len(server_times)} calls): p50 {p50:.1f} ms, p99 {pct(server_times, 0.99):.1f} ms,"
-        f" max {max(server_times):.1f} ms  [{'meets' if p50 <= BATCH_GOAL_MS else 'MISSES'}"
-        f" <= {BATCH_GOAL_MS:.0f} ms at p50]"
-    )
-    verdicts.append(p50 <= BATCH_GOAL_MS)
     load = os.getloadavg()
     print(f"load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     from apps.audit.appender import stop_appender
