@@ -782,21 +782,42 @@ def batch_bodies(bodies: list[dict[str, Any]], size: int, calls: int) -> list[di
 
 def time_batches_http(
     port: int, token: str, batches: list[dict[str, Any]], seconds: float
-) -> list[float]:
+) -> tuple[list[float], list[float]]:
+    """Sequential batch calls over one keep-alive connection: each call's wall time and the
+    server time the application reported for it (``Server-Timing: app;dur=``), in ms."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def call(batch: dict[str, Any]) -> float:
+        conn.request(
+            "POST",
+            EVALUATIONS,
+            body=json.dumps(batch),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        response = conn.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise SystemExit(f"POST {EVALUATIONS}: {response.status} {payload[:300]!r}")
+        if len(json.loads(payload)["evaluations"]) != len(batch["evaluations"]):
+            raise SystemExit("a batch answer had the wrong number of evaluations")
+        timing = re.fullmatch(r"app;dur=([\d.]+)", response.getheader("Server-Timing") or "")
+        if timing is None:
+            raise SystemExit("the server sent no Server-Timing header")
+        return float(timing.group(1))
+
     for batch in batches[:5]:  # warm-up (and the engine of the thread that serves this connection)
-        post(conn, EVALUATIONS, batch, token)
-    times: list[float] = []
+        call(batch)
+    wall: list[float] = []
+    server: list[float] = []
     deadline = time.monotonic() + seconds
     for batch in batches:
         if time.monotonic() > deadline:
             break
         t0 = time.perf_counter()
-        answer = post(conn, EVALUATIONS, batch, token)
-        times.append((time.perf_counter() - t0) * 1000)
-        assert len(answer["evaluations"]) == len(batch["evaluations"])
+        server.append(call(batch))
+        wall.append((time.perf_counter() - t0) * 1000)
     conn.close()
-    return times
+    return wall, server
 
 
 def time_batches_in_process(
@@ -877,7 +898,8 @@ def bench_server(
     bodies: list[dict[str, Any]],
     batches: list[dict[str, Any]],
 ) -> list[bool]:
-    """One gunicorn configuration: wrk on both endpoints, then the batch; its verdicts."""
+    """One gunicorn configuration: warm-up, the batch, wrk on both endpoints, change visibility;
+    its verdicts."""
     from django.conf import settings
 
     port = free_port()
@@ -912,6 +934,18 @@ def bench_server(
         # the baseline's warm-up then absorbs the tail of those loads.
         wrk("warm-up", EVALUATION, args.warmup)
         wrk("warm-up", BASELINE, args.warmup)
+        # The batch before the load runs: after them Postgres is still working off their WAL.
+        wall, server_ms = time_batches_http(port, token, batches, args.batch_seconds)
+        batch_p50 = statistics.median(server_ms)
+        print(
+            f"  batch of {args.batch_size} (POST {EVALUATIONS}), {len(wall)} sequential calls:"
+            f" server time (Server-Timing) p50 {batch_p50:.1f} ms,"
+            f" p99 {pct(server_ms, 0.99):.1f} ms; HTTP wall time p50 {statistics.median(wall):.1f} ms,"
+            f" p99 {pct(wall, 0.99):.1f} ms"
+            f"  [{'meets' if batch_p50 <= BATCH_GOAL_MS else 'MISSES'} <= {BATCH_GOAL_MS:.0f} ms"
+            " server time at p50]"
+        )
+        verdicts.append(batch_p50 <= BATCH_GOAL_MS)
         results: list[WrkResult] = []
         recorded_before = audit_count(url)
         for _ in range(args.rounds):
@@ -969,12 +1003,6 @@ def bench_server(
                 f"  [{'meets' if worst <= VISIBLE_GOAL_S else 'MISSES'} <= {VISIBLE_GOAL_S:.0f} s]"
             )
             verdicts.append(worst <= VISIBLE_GOAL_S)
-        wall = time_batches_http(port, token, batches, args.batch_seconds)
-        print(
-            f"  batch of {args.batch_size} (POST {EVALUATIONS}), {len(wall)} sequential calls,"
-            f" HTTP wall time: p50 {statistics.median(wall):.1f} ms,"
-            f" p99 {pct(wall, 0.99):.1f} ms, max {max(wall):.1f} ms"
-        )
     finally:
         if sealer is not None:
             sealer.terminate()
@@ -1123,13 +1151,19 @@ def main() -> int:
     # which made the 100 audit rows slower: p50 10.7 ms against 9.2 ms.)
     server_times = time_batches_in_process(token, batches, args.batch_seconds)
     p50 = statistics.median(server_times)
-    print(
-        f"  batch of {args.batch_size}, server time in-process (django.test.Client,"
-        f" {len(server_times)} calls): p50 {p50:.1f} ms, p99 {pct(server_times, 0.99):.1f} ms,"
-        f" max {max(server_times):.1f} ms  [{'meets' if p50 <= BATCH_GOAL_MS else 'MISSES'}"
-        f" <= {BATCH_GOAL_MS:.0f} ms at p50]"
+    # Over HTTP the server reports its own time (the verdict there); in-process, the test
+    # client's own work is counted too, so this is the verdict only without HTTP runs.
+    verdict = (
+        f"  [{'meets' if p50 <= BATCH_GOAL_MS else 'MISSES'} <= {BATCH_GOAL_MS:.0f} ms at p50]"
+        if args.skip_http
+        else ""
     )
-    verdicts: list[bool] = [p50 <= BATCH_GOAL_MS]
+    print(
+        f"  batch of {args.batch_size}, in-process (django.test.Client, its own work included,"
+        f" {len(server_times)} calls): p50 {p50:.1f} ms, p99 {pct(server_times, 0.99):.1f} ms,"
+        f" max {max(server_times):.1f} ms{verdict}"
+    )
+    verdicts: list[bool] = [p50 <= BATCH_GOAL_MS] if args.skip_http else []
     connections.close_all()
     print()
     print(

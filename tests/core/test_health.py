@@ -53,3 +53,13 @@ def test_request_id_is_echoed_or_generated(client):
     generated = client.get("/healthz", HTTP_X_REQUEST_ID="bad id with spaces")["X-Request-ID"]
     assert generated != "bad id with spaces"
     assert len(generated) == 32
+
+
+def test_every_response_says_how_long_the_application_spent_on_it(client):
+    """W3C Server-Timing: the decision bench reads server time from it over real HTTP."""
+    import re
+
+    for response in (client.get("/healthz"), client.get("/no/such/page")):
+        match = re.fullmatch(r"app;dur=(\d+\.\d{2})", response["Server-Timing"])
+        assert match, response["Server-Timing"]
+        assert 0 < float(match.group(1)) < 60_000
