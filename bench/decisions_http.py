@@ -671,7 +671,10 @@ def run_wrk(
     )
 
 
-def post(conn: http.client.HTTPConnection, path: str, body: Any, token: str) -> dict[str, Any]:
+def post_answer(
+    conn: http.client.HTTPConnection, path: str, body: Any, token: str
+) -> tuple[dict[str, Any], http.client.HTTPResponse]:
+    """The JSON answer of a POST with the bench's token, and the response (for its headers)."""
     conn.request(
         "POST",
         path,
@@ -682,7 +685,11 @@ def post(conn: http.client.HTTPConnection, path: str, body: Any, token: str) -> 
     payload = response.read()
     if response.status not in (200, 201):
         raise SystemExit(f"POST {path}: {response.status} {payload[:300]!r}")
-    return json.loads(payload)
+    return json.loads(payload), response
+
+
+def post(conn: http.client.HTTPConnection, path: str, body: Any, token: str) -> dict[str, Any]:
+    return post_answer(conn, path, body, token)[0]
 
 
 def _allowed(port: int, token: str, body: dict[str, Any]) -> tuple[bool, list[str]]:
@@ -788,17 +795,8 @@ def time_batches_http(
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
     def call(batch: dict[str, Any]) -> float:
-        conn.request(
-            "POST",
-            EVALUATIONS,
-            body=json.dumps(batch),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        response = conn.getresponse()
-        payload = response.read()
-        if response.status != 200:
-            raise SystemExit(f"POST {EVALUATIONS}: {response.status} {payload[:300]!r}")
-        if len(json.loads(payload)["evaluations"]) != len(batch["evaluations"]):
+        answer, response = post_answer(conn, EVALUATIONS, batch, token)
+        if len(answer["evaluations"]) != len(batch["evaluations"]):
             raise SystemExit("a batch answer had the wrong number of evaluations")
         timing = re.fullmatch(r"app;dur=([\d.]+)", response.getheader("Server-Timing") or "")
         if timing is None:
