@@ -632,23 +632,29 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
+def wrk_command(
+    url: str, script: Path, *, connections: int, threads: int, seconds: int
+) -> list[str | Path]:
+    return [
+        WRK,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",  # wrk's default (2 s) drops slower requests from the latency figures
+        "30s",
+        "-s",
+        script,
+        url,
+    ]
+
+
 def run_wrk(
     label: str, url: str, script: Path, *, connections: int, threads: int, seconds: int
 ) -> WrkResult:
     before = cpu_seconds()
     out = subprocess.run(  # noqa: S603 - wrk from PATH, arguments from our options
-        [
-            WRK,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",  # wrk's default (2 s) drops slower requests from the latency figures
-            "30s",
-            "-s",
-            script,
-            url,
-        ],
+        wrk_command(url, script, connections=connections, threads=threads, seconds=seconds),
         capture_output=True,
         text=True,
         check=True,
@@ -726,8 +732,8 @@ def time_visibility(
 ) -> list[tuple[float, float, float, float]]:
     """A grant created for a request that is denied, then revoked, through the ORM (committed,
     as the access workflow does), while the caller's load runs: how long until the decision
-    API answers allow, then deny again. Per trial: (grant first, grant everywhere, revoke first,
-    revoke everywhere) in seconds after the commit."""
+    API answers allow, then deny again. Per trial, in seconds after the commit: the first answer
+    that saw the grant, the last that did not; the same for the revocation."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -980,10 +986,15 @@ def bench_server(
         )
         if args.visibility_trials:
             load = subprocess.Popen(  # noqa: S603 - wrk from PATH, arguments from our options
-                [WRK, "-t1", f"-c{args.connections}", "-d120s", "-s", script,
-                 f"http://127.0.0.1:{port}{EVALUATION}"],
+                wrk_command(
+                    f"http://127.0.0.1:{port}{EVALUATION}",
+                    script,
+                    connections=args.connections,
+                    threads=args.wrk_threads,
+                    seconds=120,  # stopped once the trials are done
+                ),
                 stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+            )
             try:
                 trials = time_visibility(port, token, bodies, args.visibility_trials)
             finally:

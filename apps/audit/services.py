@@ -32,23 +32,17 @@ def hold_seal_lock() -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    kind = type(value)  # the JSON types themselves first: most values are (a decision's all)
+    kind = type(value)  # the JSON scalars themselves first: most values are (a decision's all)
     if kind is str or kind is int or kind is bool or kind is float or value is None:
         return value
-    if kind is dict:
-        return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
-    if kind is list:
-        return [_jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         items = [_jsonable(v) for v in value]
         return sorted(items, key=str) if isinstance(value, set) else items
-    if isinstance(value, str | int | float | bool) or value is None:
+    if isinstance(value, str | int | float | bool):  # subclasses: enums, choices
         return value
-    if isinstance(value, models.Model):
-        return str(value)
-    return str(value)
+    return str(value)  # model instances and anything else
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:

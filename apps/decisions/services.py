@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.audit.services import Entry, Target, audit_record_committed_many
+from apps.audit.services import Entry, Target, audit_record_committed_many, format_ts
 from apps.core.errors import ServiceUnavailable, ValidationFailed
 from apps.decisions import changes
 from apps.decisions.engines import EngineError
@@ -314,11 +314,6 @@ def policy_engine_check() -> str | None:
     return _checked[active.revision]
 
 
-def _now() -> str:
-    """Request time as the policy reads it (``context.time`` when the caller gives none)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
     """The policy input; a malformed request is refused before it reaches the engine."""
     problems: dict[str, list[str]] = {}
@@ -469,7 +464,7 @@ def decision_evaluate_many(
             extra={"fields": {"evaluations": ["Wrong size."]}},
         )
     inputs = []
-    now = _now()
+    now = format_ts(dt.datetime.now(dt.UTC))  # context.time when the caller gives none
     for index, request in enumerate(requests):
         try:
             inputs.append(_shape(request, now))
