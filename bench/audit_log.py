@@ -129,7 +129,7 @@ def _sealer(db_url: str, stop_at: float, out: mp.Queue) -> None:
     batches = sealed = 0
     max_pending = 0
     while True:
-        pending = AuditEvent.objects.filter(seq__isnull=True).count()
+        pending = AuditEvent.objects.filter(seal__isnull=True).count()
         max_pending = max(max_pending, pending)
         done = audit_seal_pending()
         batches += len(done)

@@ -54,7 +54,7 @@ def _row(event: AuditEvent) -> dict[str, Any]:
         "outcome": event.outcome,
         "changes": event.changes,
         "body": event.body,
-        "leaf_hash": bytes(event.leaf_hash).hex() if event.leaf_hash is not None else None,
+        "leaf_hash": event.leaf_hash.hex() if event.leaf_hash is not None else None,
     }
 
 

@@ -12,9 +12,10 @@ class AuditEvent(models.Model):
     Written only by ``apps.audit.services.audit_record`` inside the caller's transaction, so an
     action and its record commit or roll back together. ``body`` is the entry's canonical JSON
     and is what the hash chain covers; the other columns are an index over it for queries
-    (verification checks they still match the body); ``changes`` lives only in the body. ``seq`` and ``leaf_hash`` are set once,
-    when the sealer places the entry in a batch; a database trigger refuses any other UPDATE
-    and any DELETE not covered by an archive (see migration 0002).
+    (verification checks they still match the body); ``changes`` lives only in the body.
+    Nothing in an entry changes after it is written: its place in the chain is an ``AuditSeal``
+    row beside it. Database triggers refuse every UPDATE and any DELETE not covered by an
+    archive (migrations 0003 and 0008).
     """
 
     class Outcome(models.TextChoices):
@@ -54,35 +55,19 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
     # The canonical JSON of the whole entry, ``changes`` (the before/after digest) included.
     body = models.TextField()
-    seq = models.BigIntegerField(null=True, blank=True)
-    leaf_hash = models.BinaryField(max_length=32, null=True, blank=True)
-    # MD5 of the query columns as the database renders them, taken at sealing (Postgres);
-    # the batch header binds these, so verify can check every row's columns in one cheap scan.
-    columns_md5 = models.BinaryField(max_length=16, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
             models.Index(fields=["actor_repr", "created_at"], name="audit_actor_idx"),
-            # One index per filter: every index is paid for by every append (and every seal).
+            # One index per filter: every index is paid for by every append.
             # ``action`` is matched exactly or by prefix ("catalog."): a pattern_ops index
             # serves both; ``scope`` only exactly.
             models.Index(
                 fields=["action"], name="audit_action_idx", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["scope"], name="audit_scope_idx"),
-            # The sealer's queue: entries not yet in a batch.
-            models.Index(
-                fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed_idx"
-            ),
-        ]
-        constraints = [
-            # Partial: an entry appended with no seq yet adds nothing to this index (every
-            # lookup by seq is a range on sealed entries).
-            models.UniqueConstraint(
-                fields=["seq"], condition=models.Q(seq__isnull=False), name="audit_seq_unique"
-            ),
         ]
         permissions = [("export_auditevent", "Can export audit events")]
 
@@ -99,6 +84,57 @@ class AuditEvent(models.Model):
     def changes(self) -> Any:
         """The before/after digest, read from the body (it has no column of its own)."""
         return self.payload.get("changes", {})
+
+    @property
+    def sealed(self) -> "AuditSeal | None":
+        """The entry's place in the chain; ``None`` while it waits for the sealer. (Lists
+        ``select_related("seal")`` so this costs no query per entry.)"""
+        seal: AuditSeal | None = getattr(self, "seal", None)
+        return seal
+
+    @property
+    def seq(self) -> int | None:
+        return self.sealed.seq if self.sealed is not None else None
+
+    @property
+    def leaf_hash(self) -> bytes | None:
+        return bytes(self.sealed.leaf_hash) if self.sealed is not None else None
+
+
+class AuditSeal(models.Model):
+    """Where the sealer put an entry: its sequence number, the leaf hash of its body, and (on
+    Postgres) the MD5 of its query columns as the database renders them, which the batch header
+    binds so verify can check every row's columns in one cheap scan.
+
+    Written once, beside the entry rather than into it: an UPDATE of the entry would rewrite
+    the whole row and all its index entries and leave a dead copy behind, for every entry.
+    Triggers refuse UPDATE and any DELETE not covered by an archive, as for the entries.
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    # No database constraint: entries and their seals are pruned together, and verify (not a
+    # foreign key) is what reports a seal whose entry is gone.
+    entry = models.OneToOneField(
+        AuditEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="seal"
+    )
+    leaf_hash = models.BinaryField(max_length=32)
+    columns_md5 = models.BinaryField(max_length=16, null=True, blank=True)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"seq {self.seq}: entry {self.entry_id}"
+
+
+class AuditPending(models.Model):
+    """The sealer's queue: one row per entry not sealed yet, added by a database trigger on
+    every insert into the log (whoever writes it) and deleted when the entry is sealed."""
+
+    entry_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} (pending)"
 
 
 class AuditBatch(models.Model):

@@ -3,14 +3,14 @@
 from typing import Any
 
 from apps.audit import merkle, signing
-from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent
+from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, AuditSeal
 from apps.audit.services import format_ts
 from apps.core.errors import Conflict, NotFound
 
 
 def inclusion_proof(*, entry_id: int) -> dict[str, Any]:
     """Everything ``apps.audit.offline.verify_inclusion_proof`` needs, as JSON-ready values."""
-    event = AuditEvent.objects.filter(pk=entry_id).only("id", "seq", "body").first()
+    event = AuditEvent.objects.filter(pk=entry_id).select_related("seal").first()
     if event is None:
         raise NotFound("No audit entry with that id.")
     if event.seq is None:
@@ -28,8 +28,8 @@ def inclusion_proof(*, entry_id: int) -> dict[str, Any]:
             " the scheduled one.",
             code="audit_entry_not_checkpointed",
         )
-    bodies = AuditEvent.objects.filter(seq__range=(batch.first_seq, batch.last_seq)).order_by("seq")
-    leaves = [merkle.leaf_hash(body) for body in bodies.values_list("body", flat=True)]
+    bodies = AuditSeal.objects.filter(seq__range=(batch.first_seq, batch.last_seq)).order_by("seq")
+    leaves = [merkle.leaf_hash(body) for body in bodies.values_list("entry__body", flat=True)]
     later = AuditBatch.objects.filter(id__gt=batch.id, id__lte=checkpoint.batch).order_by("id")
     return {
         "entry": {"id": event.pk, "seq": event.seq, "body": event.body},

@@ -5,7 +5,7 @@ checkpoint that covers its last one, its entries (bodies and leaf hashes), and t
 checkpoint. ``python -m apps.audit.offline segment FILE KEY.pem`` checks it with no database.
 Only whole batches older than the cutoff and under a checkpoint are archived. Batch headers
 are never pruned, so ``verify_log`` still walks the whole chain across the pruned boundary;
-the database trigger lets DELETE through only for entries an archive row covers.
+the database triggers let DELETE through only for entries (and seals) an archive row covers.
 """
 
 import datetime as dt
@@ -19,7 +19,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from apps.audit import signing
-from apps.audit.models import AuditArchive, AuditBatch, AuditCheckpoint, AuditEvent
+from apps.audit.models import AuditArchive, AuditBatch, AuditCheckpoint, AuditEvent, AuditSeal
 from apps.audit.proofs import batch_json, checkpoint_json
 from apps.audit.services import (
     Target,
@@ -32,7 +32,7 @@ from apps.audit.services import (
 
 def _archivable_through(cutoff: dt.datetime, after_seq: int) -> AuditBatch | None:
     """The last batch whose entries are all older than ``cutoff`` and under a checkpoint."""
-    young = AuditEvent.objects.filter(seq__gt=after_seq, created_at__gte=cutoff).aggregate(
+    young = AuditSeal.objects.filter(seq__gt=after_seq, entry__created_at__gte=cutoff).aggregate(
         s=Min("seq")
     )["s"]
     signed = AuditCheckpoint.objects.aggregate(b=Max("batch"))["b"] or 0
@@ -71,9 +71,9 @@ def _write_segment(
         ):
             emit({"type": "batch", **batch_json(batch)})
         entries = (
-            AuditEvent.objects.filter(seq__gte=first.first_seq, seq__lte=last.last_seq)
+            AuditSeal.objects.filter(seq__gte=first.first_seq, seq__lte=last.last_seq)
             .order_by("seq")
-            .values_list("seq", "id", "body", "leaf_hash")
+            .values_list("seq", "entry_id", "entry__body", "leaf_hash")
         )
         for seq, entry_id, body, leaf in entries.iterator(chunk_size=10_000):
             emit(
@@ -82,7 +82,7 @@ def _write_segment(
                     "seq": seq,
                     "id": entry_id,
                     "body": body,
-                    "leaf_hash": bytes(leaf or b"").hex(),
+                    "leaf_hash": bytes(leaf).hex(),
                 }
             )
             count += 1
@@ -124,7 +124,9 @@ def audit_archive_and_prune(
             path=str(path),
             sha256=sha,
         )
-        AuditEvent.objects.filter(seq__lte=last.last_seq).delete()
+        # Entries first: the trigger lets an entry go only while its seal shows it archived.
+        AuditEvent.objects.filter(seal__seq__lte=last.last_seq).delete()
+        AuditSeal.objects.filter(seq__lte=last.last_seq).delete()
         audit_record(
             actor="audit retention",
             action="audit.archive",

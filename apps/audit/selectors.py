@@ -50,7 +50,7 @@ def _prefix_or_exact(qs: QuerySet[AuditEvent], field: str, value: str) -> QueryS
 
 def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     """Matching entries, newest first (ordered by id: keyset pagination with ``id__lt``)."""
-    qs = AuditEvent.objects.order_by("-id")
+    qs = AuditEvent.objects.select_related("seal").order_by("-id")
     if filters.actor:
         qs = _prefix_or_exact(qs, "actor_repr", filters.actor)
     if filters.action:
@@ -69,7 +69,7 @@ def audit_event_list(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
 
 
 def audit_event_get(*, entry_id: int) -> AuditEvent:
-    event = AuditEvent.objects.filter(pk=entry_id).first()
+    event = AuditEvent.objects.filter(pk=entry_id).select_related("seal").first()
     if event is None:
         raise NotFound("No audit entry with that id.")
     return event

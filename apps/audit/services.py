@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from apps.audit import merkle, signing
-from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent
+from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, AuditPending, AuditSeal
 from apps.core import context
 from apps.core.errors import ServiceUnavailable
 
@@ -253,7 +253,7 @@ def audit_record_committed_many(
         raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
 
 
-# The query columns, rendered by Postgres in UTC: what ``columns_md5`` digests at sealing and
+# The query columns, rendered by Postgres in UTC: what a seal's ``columns_md5`` digests and
 # what verify digests again. Nullable values get a marker so no value can shift into another.
 COLUMNS_TEXT_SQL = (
     "concat_ws(chr(31), e.created_at, e.actor_type, coalesce(e.actor_id::text, '-'), e.actor_repr,"
@@ -262,41 +262,57 @@ COLUMNS_TEXT_SQL = (
 )
 
 
-def _assign(rows: Sequence[tuple[int, int, bytes]]) -> dict[int, bytes | None]:
-    """Set ``seq``, ``leaf_hash`` (and on Postgres ``columns_md5``) on each ``(id, seq, leaf)``
-    in one statement; returns each entry's column digest by seq."""
+def _take_pending(limit: int) -> list[tuple[int, str]]:
+    """Take up to ``limit`` entries off the queue, oldest first: ``(id, body)``. The queue is
+    read on its own, then the entries by id (a join would leave the plan to statistics that a
+    queue emptied several times a second never has). An entry already sealed is dropped: the
+    queue is not guarded, and sealing an entry twice would wedge the sealer."""
+    while ids := list(
+        AuditPending.objects.order_by("entry_id").values_list("entry_id", flat=True)[:limit]
+    ):
+        AuditPending.objects.filter(entry_id__in=ids).delete()
+        rows = list(
+            AuditEvent.objects.filter(id__in=ids, seal__isnull=True)
+            .order_by("id")
+            .values_list("id", "body")
+        )
+        if rows:
+            return rows
+    return []
+
+
+def _seal_rows(rows: Sequence[tuple[int, int, bytes]]) -> dict[int, bytes | None]:
+    """Write a seal for each ``(entry id, seq, leaf hash)`` (on Postgres with the entry's column
+    digest, in one statement); each digest by seq."""
     if connection.vendor == "postgresql":
-        ids, seqs, leaves = zip(*rows, strict=True)
+        ids, seqs, leaves = (list(column) for column in zip(*rows, strict=True))
         with connection.cursor() as cur:
             cur.execute("SET LOCAL timezone = 'UTC'")
             cur.execute(
-                "UPDATE audit_auditevent AS e SET seq = v.seq, leaf_hash = v.leaf,"  # noqa: S608 - constant SQL
-                f" columns_md5 = decode(md5({COLUMNS_TEXT_SQL}), 'hex')"
+                "INSERT INTO audit_auditseal (seq, entry_id, leaf_hash, columns_md5)"  # noqa: S608 - constant SQL
+                f" SELECT v.seq, v.id, v.leaf, decode(md5({COLUMNS_TEXT_SQL}), 'hex')"
                 " FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS v(id, seq, leaf)"
-                " WHERE e.id = v.id RETURNING e.seq, e.columns_md5",
-                [list(ids), list(seqs), list(leaves)],
+                " JOIN audit_auditevent e ON e.id = v.id RETURNING seq, columns_md5",
+                [ids, seqs, leaves],
             )
             return {seq: bytes(md5) for seq, md5 in cur.fetchall()}
-    events = [AuditEvent(id=i, seq=s, leaf_hash=leaf) for i, s, leaf in rows]
-    AuditEvent.objects.bulk_update(events, ["seq", "leaf_hash"], batch_size=500)
+    AuditSeal.objects.bulk_create(
+        [AuditSeal(seq=s, entry_id=i, leaf_hash=leaf) for i, s, leaf in rows], batch_size=500
+    )
     return {}
 
 
 def _seal_one(limit: int) -> AuditBatch | None:
     with transaction.atomic():
         hold_seal_lock()
-        pending = list(
-            AuditEvent.objects.filter(seq__isnull=True)
-            .order_by("id")
-            .values_list("id", "body")[:limit]
-        )
+        pending = _take_pending(limit)
         if not pending:
             return None
         head = AuditBatch.objects.order_by("-id").first()
         prev_hash = bytes(head.hash) if head else merkle.GENESIS_HASH
         first_seq = head.last_seq + 1 if head else 1
         leaves = [merkle.leaf_hash(body) for _, body in pending]
-        digests = _assign(
+        digests = _seal_rows(
             [
                 (pk, first_seq + i, leaf)
                 for i, ((pk, _), leaf) in enumerate(zip(pending, leaves, strict=True))

@@ -21,7 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.audit import merkle, signing
-from apps.audit.models import AuditArchive, AuditBatch, AuditCheckpoint, AuditEvent
+from apps.audit.models import AuditArchive, AuditBatch, AuditCheckpoint, AuditEvent, AuditSeal
 from apps.audit.services import COLUMNS_TEXT_SQL, format_ts
 
 UNSEALED_GRACE_SECONDS = 60
@@ -125,9 +125,9 @@ def _check_checkpoints(by_id: dict[int, AuditBatch]) -> tuple[int, Problem | Non
 def _diagnose(batch: AuditBatch) -> Problem:
     """A batch failed its root check: find and name what broke in it."""
     rows = (
-        AuditEvent.objects.filter(seq__range=(batch.first_seq, batch.last_seq))
+        AuditSeal.objects.filter(seq__range=(batch.first_seq, batch.last_seq))
         .order_by("seq")
-        .values_list("seq", "id", "body", "leaf_hash")
+        .values_list("seq", "entry_id", "entry__body", "leaf_hash")
     )
     by_seq = {row[0]: row for row in rows}
     last_id = 0
@@ -138,7 +138,7 @@ def _diagnose(batch: AuditBatch) -> Problem:
                 "entry_deleted", f"entry at seq {seq} is missing (deleted)", seq=seq, batch=batch.id
             )
         _, entry_id, body, stored_leaf = row
-        if stored_leaf is None or merkle.leaf_hash(body) != bytes(stored_leaf):
+        if merkle.leaf_hash(body) != bytes(stored_leaf):
             return Problem(
                 "entry_changed",
                 f"entry {entry_id} at seq {seq} was altered after it was sealed",
@@ -173,9 +173,9 @@ def _check_entries(batches: list[AuditBatch], after_seq: int) -> tuple[int, Prob
         if batch.last_seq <= after_seq:
             continue
         rows = list(
-            AuditEvent.objects.filter(seq__range=(batch.first_seq, batch.last_seq))
+            AuditSeal.objects.filter(seq__range=(batch.first_seq, batch.last_seq))
             .order_by("seq")
-            .values_list("body", "columns_md5")
+            .values_list("entry__body", "columns_md5")
         )
         if len(rows) == batch.size:
             leaves = [sha(prefix + body.encode()).digest() for body, _ in rows]
@@ -194,13 +194,13 @@ def _check_entries(batches: list[AuditBatch], after_seq: int) -> tuple[int, Prob
                 )
         return count, _diagnose(batch)
     last_sealed = batches[-1].last_seq if batches else 0
-    stray = AuditEvent.objects.filter(seq__gt=max(last_sealed, after_seq)).order_by("seq").first()
+    stray = AuditSeal.objects.filter(seq__gt=max(last_sealed, after_seq)).order_by("seq").first()
     if stray is not None:
         return count, Problem(
             "entry_unbatched",
-            f"entry {stray.pk} claims seq {stray.seq}, which no batch sealed",
+            f"entry {stray.entry_id} claims seq {stray.seq}, which no batch sealed",
             seq=stray.seq,
-            entry_id=stray.pk,
+            entry_id=stray.entry_id,
         )
     return count, None
 
@@ -208,10 +208,11 @@ def _check_entries(batches: list[AuditBatch], after_seq: int) -> tuple[int, Prob
 # Postgres: digest every sealed entry's query columns again and compare with the digest taken
 # at sealing (which its batch header binds). One cheap scan, no JSON parsing.
 _PG_COLUMN_CHECK = (
-    "SELECT e.seq, e.id FROM audit_auditevent e"  # noqa: S608 - constant SQL, no input
-    " WHERE e.seq > %s AND e.columns_md5 IS NOT NULL"
-    f" AND decode(md5({COLUMNS_TEXT_SQL}), 'hex') <> e.columns_md5"
-    " ORDER BY e.seq LIMIT 1"
+    "SELECT s.seq, e.id FROM audit_auditseal s"  # noqa: S608 - constant SQL, no input
+    " JOIN audit_auditevent e ON e.id = s.entry_id"
+    " WHERE s.seq > %s AND s.columns_md5 IS NOT NULL"
+    f" AND decode(md5({COLUMNS_TEXT_SQL}), 'hex') <> s.columns_md5"
+    " ORDER BY s.seq LIMIT 1"
 )
 
 
@@ -246,7 +247,8 @@ def _check_columns(after_seq: int) -> Problem | None:
             found = cur.fetchone()
     else:
         found = None
-        for event in AuditEvent.objects.filter(seq__gt=after_seq).order_by("seq").iterator():
+        events = AuditEvent.objects.filter(seal__seq__gt=after_seq).select_related("seal")
+        for event in events.order_by("seal__seq").iterator():
             if not entry_columns_match_body(event):
                 found = (event.seq, event.pk)
                 break
@@ -301,7 +303,7 @@ def verify_log() -> VerifyReport:
         problems.append(column_problem[0])
     if problems:
         report.problem = min(problems, key=lambda q: _position(q, by_id))
-    unsealed = AuditEvent.objects.filter(seq__isnull=True)
+    unsealed = AuditEvent.objects.filter(seal__isnull=True)
     report.unsealed = unsealed.count()
     grace = timezone.now() - dt.timedelta(seconds=UNSEALED_GRACE_SECONDS)
     report.stale_unsealed = unsealed.filter(created_at__lt=grace).count()

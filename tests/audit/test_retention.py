@@ -37,7 +37,7 @@ def test_old_entries_are_exported_then_pruned_and_the_chain_still_verifies(admin
     archive = audit_archive_and_prune(older_than_days=365, directory=tmp_path, now=LATER)
     assert archive is not None
     assert (archive.first_seq, archive.last_seq, archive.entries) == (1, 12, 12)
-    assert not AuditEvent.objects.filter(seq__lte=12).exists()
+    assert not AuditEvent.objects.filter(seal__seq__lte=12).exists()
     report = verify_log()
     assert report.ok, report.problem
     assert report.pruned_through_seq == 12

@@ -16,12 +16,12 @@ from tests.audit.conftest import record
 @pytest.mark.django_db
 def test_entries_are_sealed_in_batches_that_chain(admin):
     ids = record(admin, 7)
-    assert AuditEvent.objects.filter(pk__in=ids, seq__isnull=True).count() == 7
+    assert AuditEvent.objects.filter(pk__in=ids, seal__isnull=True).count() == 7
     batches = audit_seal_pending(limit=3)
     assert [(b.id, b.first_seq, b.last_seq) for b in batches] == [(1, 1, 3), (2, 4, 6), (3, 7, 7)]
     assert bytes(batches[0].prev_hash) == merkle.GENESIS_HASH
     assert bytes(batches[1].prev_hash) == bytes(batches[0].hash)
-    events = list(AuditEvent.objects.order_by("seq"))
+    events = list(AuditEvent.objects.select_related("seal").order_by("seal__seq"))
     assert [e.pk for e in events] == ids  # sealed in id order
     assert all(bytes(e.leaf_hash) == merkle.leaf_hash(e.body) for e in events)
     assert audit_seal_pending() == []  # idempotent: nothing left
@@ -104,5 +104,5 @@ def test_concurrent_sealers_never_seal_an_entry_twice(admin):
     for t in threads:
         t.join(30)
     assert errors == []
-    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, 41))
+    assert sorted(AuditEvent.objects.values_list("seal__seq", flat=True)) == list(range(1, 41))
     assert verify_log().ok

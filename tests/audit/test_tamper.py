@@ -48,10 +48,11 @@ def test_a_body_rewritten_with_its_leaf_hash_breaks_the_batch_root(sealed_log):
     ids, _ = sealed_log
     event = AuditEvent.objects.get(pk=ids[15])
     forged = event.body.replace("new 15", "new 77")
-    with tampering() as cur:
-        cur.execute(
-            "UPDATE audit_auditevent SET body = %s, leaf_hash = %s WHERE id = %s",
-            [forged, merkle.leaf_hash(forged), event.pk],
+    with tampering() as cur, tampering("audit_auditseal") as scur:
+        cur.execute("UPDATE audit_auditevent SET body = %s WHERE id = %s", [forged, event.pk])
+        scur.execute(
+            "UPDATE audit_auditseal SET leaf_hash = %s WHERE entry_id = %s",
+            [merkle.leaf_hash(forged), event.pk],
         )
     report = verify_log()
     assert report.problem.kind == "batch_root_mismatch"
@@ -68,13 +69,23 @@ def test_a_deleted_entry_is_named(sealed_log):
     assert report.problem.seq == victim.seq
 
 
+def test_a_deleted_seal_is_named(sealed_log):
+    ids, _ = sealed_log
+    victim = AuditEvent.objects.get(pk=ids[4])
+    with tampering("audit_auditseal") as cur:
+        cur.execute("DELETE FROM audit_auditseal WHERE entry_id = %s", [victim.pk])
+    report = verify_log()
+    assert report.problem.kind == "entry_deleted"
+    assert report.problem.seq == 5
+
+
 def test_reordered_entries_are_named(sealed_log):
     ids, _ = sealed_log
     a, b = AuditEvent.objects.get(pk=ids[20]), AuditEvent.objects.get(pk=ids[21])
-    with tampering() as cur:  # swap their positions; seq is unique, so go through -1
-        cur.execute("UPDATE audit_auditevent SET seq = -1 WHERE id = %s", [a.pk])
-        cur.execute("UPDATE audit_auditevent SET seq = %s WHERE id = %s", [a.seq, b.pk])
-        cur.execute("UPDATE audit_auditevent SET seq = %s WHERE id = %s", [b.seq, a.pk])
+    with tampering("audit_auditseal") as cur:  # swap their seals' seq; unique: go through -1
+        cur.execute("UPDATE audit_auditseal SET seq = -1 WHERE seq = %s", [a.seq])
+        cur.execute("UPDATE audit_auditseal SET seq = %s WHERE seq = %s", [a.seq, b.seq])
+        cur.execute("UPDATE audit_auditseal SET seq = %s WHERE seq = -1", [b.seq])
     report = verify_log()
     assert report.problem.kind == "entries_reordered"
     assert report.problem.seq == b.seq
@@ -89,8 +100,16 @@ def test_a_changed_batch_header_is_named(sealed_log):
 
 
 def test_a_truncated_tail_is_caught_by_the_checkpoint(sealed_log):
-    with tampering() as cur, tampering("audit_auditbatch") as bcur:
-        cur.execute("DELETE FROM audit_auditevent WHERE seq > 20")
+    with (
+        tampering() as cur,
+        tampering("audit_auditseal") as scur,
+        tampering("audit_auditbatch") as bcur,
+    ):
+        cur.execute(
+            "DELETE FROM audit_auditevent WHERE id IN"
+            " (SELECT entry_id FROM audit_auditseal WHERE seq > 20)"
+        )
+        scur.execute("DELETE FROM audit_auditseal WHERE seq > 20")
         bcur.execute("DELETE FROM audit_auditbatch WHERE id = 3")
     report = verify_log()
     assert report.problem.kind == "checkpoint_mismatch"
@@ -179,12 +198,13 @@ def test_a_changed_column_with_its_digest_recomputed_breaks_the_batch(sealed_log
     from apps.audit.services import COLUMNS_TEXT_SQL
 
     ids, _ = sealed_log
-    with tampering() as cur:
+    with tampering() as cur, tampering("audit_auditseal") as scur:
         cur.execute("UPDATE audit_auditevent SET actor_repr = 'mallory' WHERE id = %s", [ids[11]])
-        cur.execute("SET LOCAL timezone = 'UTC'")
-        cur.execute(
-            f"UPDATE audit_auditevent e SET columns_md5 = decode(md5({COLUMNS_TEXT_SQL}), 'hex')"  # noqa: S608
-            " WHERE e.id = %s",
+        scur.execute("SET LOCAL timezone = 'UTC'")
+        scur.execute(
+            "UPDATE audit_auditseal s"  # noqa: S608 - test SQL
+            f" SET columns_md5 = decode(md5({COLUMNS_TEXT_SQL}), 'hex')"
+            " FROM audit_auditevent e WHERE e.id = s.entry_id AND e.id = %s",
             [ids[11]],
         )
     report = verify_log()

@@ -19,7 +19,7 @@ from tests.workers import beat_process
 def test_a_real_worker_seals_what_was_recorded(real_worker, admin):
     ids = record(admin, 5)
     audit_seal_task.delay()
-    assert wait_until(lambda: not AuditEvent.objects.filter(pk__in=ids, seq__isnull=True).exists())
+    assert wait_until(lambda: not AuditEvent.objects.filter(pk__in=ids, seal__isnull=True).exists())
     assert AuditBatch.objects.count() >= 1
 
 
@@ -73,7 +73,7 @@ def test_beat_and_a_real_worker_seal_entries_with_nobody_asking(real_worker, tmp
     with beat_process(log_dir=tmp_path) as beat:
         ids = record(admin, 3)
         sealed = wait_until(
-            lambda: not AuditEvent.objects.filter(pk__in=ids, seq__isnull=True).exists(),
+            lambda: not AuditEvent.objects.filter(pk__in=ids, seal__isnull=True).exists(),
             seconds=60,
         )
         assert beat.poll() is None, (tmp_path / "beat.log").read_text()

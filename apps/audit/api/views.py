@@ -64,7 +64,7 @@ class AuditEventOutputSerializer(ApiSerializer):
         return format_ts(event.created_at)
 
     def get_leaf_hash(self, event: AuditEvent) -> str | None:
-        return bytes(event.leaf_hash).hex() if event.leaf_hash is not None else None
+        return event.leaf_hash.hex() if event.leaf_hash is not None else None
 
 
 class AuditEventListApi(APIView):
