@@ -164,6 +164,36 @@ def _diagnose(batch: AuditBatch) -> Problem:
     )
 
 
+# A batch's seals in seq order, then its entries: nearly consecutive ids, so one index range
+# scan reads them (14 ms for 10k entries here, where a join's 10k index lookups take 43 ms),
+# unless an entry that committed late stretches the range well beyond the batch.
+_SEALS = (
+    "SELECT entry_id, columns_md5 FROM audit_auditseal WHERE seq BETWEEN %s AND %s ORDER BY seq"
+)
+_BODIES_IN_RANGE = "SELECT id, body FROM audit_auditevent WHERE id BETWEEN %s AND %s ORDER BY id"
+
+
+def _batch_rows(batch: AuditBatch) -> list[tuple[str, bytes | None]]:
+    """``(body, column digest)`` of each entry of ``batch`` in seq order; an entry that is gone
+    is left out (the count then tells). Raw rows: the ORM's cost twice the time."""
+    with connection.cursor() as cur:
+        cur.execute(_SEALS, [batch.first_seq, batch.last_seq])
+        seals = cur.fetchall()
+        if not seals:
+            return []
+        ids = [entry_id for entry_id, _ in seals]
+        lo, hi = min(ids), max(ids)
+        if hi - lo >= 2 * len(ids):
+            bodies = dict(AuditEvent.objects.filter(id__in=ids).values_list("id", "body"))
+            return [(bodies[pk], md5) for pk, md5 in seals if pk in bodies]
+        cur.execute(_BODIES_IN_RANGE, [lo, hi])
+        rows = cur.fetchall()
+    if [pk for pk, _ in rows] == ids:  # the usual batch: one run of ids, sealed in id order
+        return [(body, md5) for (_, body), (_, md5) in zip(rows, seals, strict=True)]
+    bodies = dict(rows)
+    return [(bodies[pk], md5) for pk, md5 in seals if pk in bodies]
+
+
 def _check_entries(batches: list[AuditBatch], after_seq: int) -> tuple[int, Problem | None]:
     """Recompute every held batch's root from its entries' bodies; diagnose any that differ."""
     count = 0
@@ -172,11 +202,7 @@ def _check_entries(batches: list[AuditBatch], after_seq: int) -> tuple[int, Prob
     for batch in batches:
         if batch.last_seq <= after_seq:
             continue
-        rows = list(
-            AuditSeal.objects.filter(seq__range=(batch.first_seq, batch.last_seq))
-            .order_by("seq")
-            .values_list("entry__body", "columns_md5")
-        )
+        rows = _batch_rows(batch)
         if len(rows) == batch.size:
             leaves = [sha(prefix + body.encode()).digest() for body, _ in rows]
             if merkle.merkle_root(leaves) == bytes(batch.root):
@@ -206,13 +232,15 @@ def _check_entries(batches: list[AuditBatch], after_seq: int) -> tuple[int, Prob
 
 
 # Postgres: digest every sealed entry's query columns again and compare with the digest taken
-# at sealing (which its batch header binds). One cheap scan, no JSON parsing.
+# at sealing (which its batch header binds). One hash join of seals and entries, no JSON
+# parsing; MATERIALIZED keeps the planner from serving ``ORDER BY seq LIMIT 1`` with a million
+# index lookups instead (2.1 s against 4.6 s for 1M entries).
 _PG_COLUMN_CHECK = (
-    "SELECT s.seq, e.id FROM audit_auditseal s"  # noqa: S608 - constant SQL, no input
+    "WITH changed AS MATERIALIZED (SELECT s.seq, e.id FROM audit_auditseal s"  # noqa: S608 - constant SQL, no input
     " JOIN audit_auditevent e ON e.id = s.entry_id"
     " WHERE s.seq > %s AND s.columns_md5 IS NOT NULL"
-    f" AND decode(md5({COLUMNS_TEXT_SQL}), 'hex') <> s.columns_md5"
-    " ORDER BY s.seq LIMIT 1"
+    f" AND decode(md5({COLUMNS_TEXT_SQL}), 'hex') <> s.columns_md5)"
+    " SELECT seq, id FROM changed ORDER BY seq LIMIT 1"
 )
 
 
@@ -243,6 +271,9 @@ def _check_columns(after_seq: int) -> Problem | None:
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute("SET LOCAL timezone = 'UTC'")
+            # One core: this process hashes on the other (parallel workers made the whole
+            # verify slower here, 6.9-7.5 s against 5.7-6.2 s for 1M entries).
+            cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
             cur.execute(_PG_COLUMN_CHECK, [after_seq])
             found = cur.fetchone()
     else:

@@ -1,5 +1,6 @@
 """The sealer: every committed entry lands in exactly one batch, in a chain, whatever the order."""
 
+import contextlib
 import json
 import threading
 
@@ -10,7 +11,7 @@ from apps.audit import merkle
 from apps.audit.models import AuditBatch, AuditEvent
 from apps.audit.services import Target, audit_record, audit_seal_pending
 from apps.audit.verify import verify_log
-from tests.audit.conftest import record
+from tests.audit.conftest import record, tampering
 
 
 @pytest.mark.django_db
@@ -69,20 +70,46 @@ def test_an_entry_that_commits_late_is_sealed_in_a_later_batch(admin):
         finally:
             connection.close()
 
+    before = record(admin, 1)
     thread = threading.Thread(target=slow_writer)
     thread.start()
     assert started.wait(10)
     early = record(admin, 2)
-    assert late[0] < early[0]
+    assert before[0] < late[0] < early[0]
     first = audit_seal_pending()
-    assert sum(b.size for b in first) == 2  # the uncommitted entry is not visible, not skipped
+    assert sum(b.size for b in first) == 3  # the uncommitted entry is not visible, not skipped
     release.set()
     thread.join(10)
     second = audit_seal_pending()
     assert [b.size for b in second] == [1]
-    assert AuditEvent.objects.get(pk=late[0]).seq == 3
+    assert AuditEvent.objects.get(pk=late[0]).seq == 4
     assert AuditBatch.objects.count() == 2
+    # The first batch's ids are no longer one run (the late entry sits among them): verify
+    # still reads each batch's own entries, and still checks them.
     assert verify_log().ok
+    with tampering() as cur:
+        cur.execute("UPDATE audit_auditevent SET target_repr = 'x' WHERE id = %s", [early[1]])
+    problem = verify_log().problem
+    assert (problem.kind, problem.entry_id, problem.seq) == ("entry_changed", early[1], 3)
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_ids_lie_far_apart_is_read_and_checked(admin):
+    """Ids that rolled-back transactions took leave gaps: a batch's ids can span far more than
+    its size (verify then reads its entries by id, not as one id range)."""
+    (first,) = record(admin, 1)
+    for _ in range(5):
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            audit_record(actor=admin, action="test.undone", target=Target("t", "undone"))
+            raise RuntimeError("roll back")
+    (last,) = record(admin, 1)
+    (batch,) = audit_seal_pending()
+    assert (batch.size, last - first) == (2, 6)
+    assert verify_log().ok
+    with tampering() as cur:
+        cur.execute("UPDATE audit_auditevent SET body = body || ' ' WHERE id = %s", [last])
+    problem = verify_log().problem
+    assert (problem.kind, problem.entry_id, problem.seq) == ("entry_changed", last, 2)
 
 
 @pytest.mark.django_db(transaction=True)
