@@ -14,9 +14,10 @@ A checkpoint signs ``checkpoint_message(...)`` with Ed25519, pinning the chain h
 """
 
 import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any
+
+from apps.core.jsontext import canonical_json
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
@@ -27,7 +28,7 @@ CHECKPOINT_CONTEXT = "steward-audit-checkpoint/v1"
 
 def canonical_body(fields: dict[str, Any]) -> str:
     """The canonical JSON text of an entry: sorted keys, no whitespace, UTF-8 kept as is."""
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_json(fields)
 
 
 def leaf_hash(body: str | bytes) -> bytes:

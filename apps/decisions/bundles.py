@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.core.errors import NotFound
+from apps.core.jsontext import canonical_json
 from apps.decisions.bundle_signing import SIGNATURES_FILE, signatures_file, signing_key
 from apps.decisions.policies import policy_revision
 from apps.decisions.services import current_build
@@ -51,7 +52,7 @@ class Bundle:
 def _canonical(value: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8: also the form OPA hashes a signed JSON file in (Go's
     encoder, which escapes U+2028 and U+2029 where Python would not)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = canonical_json(value)
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 

@@ -13,6 +13,7 @@ recorded, and all are recorded in one commit. An event whose ``decision_id`` was
 already (a batch the agent sends again) is skipped.
 """
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from apps.audit.services import Entry, Target, audit_record_committed_many
 from apps.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from apps.core.jsontext import canonical_json
 from apps.decisions.bundles import BUNDLE_NAME
 from apps.decisions.models import RemoteDecision
 from apps.decisions.services import decision_from_result
@@ -133,8 +135,8 @@ def _entry(event: dict[str, Any]) -> Entry:
     labels = event.get("labels", {})
     digest = None
     if "input" in event:
-        canonical = json.dumps(policy_input, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        with contextlib.suppress(ValueError):  # no UTF-8 form (an unpaired surrogate): no digest
+            digest = hashlib.sha256(canonical_json(policy_input).encode()).hexdigest()
     return Entry(
         action="decision.remote",
         target=target,

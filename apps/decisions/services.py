@@ -21,6 +21,7 @@ from django.conf import settings
 
 from apps.audit.services import Entry, Target, audit_record_committed_many, format_ts
 from apps.core.errors import ServiceUnavailable, ValidationFailed
+from apps.core.jsontext import canonical_json
 from apps.decisions import changes
 from apps.decisions.engines import EngineError
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
@@ -314,6 +315,17 @@ def policy_engine_check() -> str | None:
     return _checked[active.revision]
 
 
+def _canonical(policy_input: dict[str, Any]) -> str:
+    try:
+        return canonical_json(policy_input)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "Malformed decision request: text must be valid Unicode"
+            " (it holds an unpaired surrogate escape such as \\ud800).",
+            code="invalid_request",
+        ) from exc
+
+
 def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
     """The policy input; a malformed request is refused before it reaches the engine."""
     problems: dict[str, list[str]] = {}
@@ -359,11 +371,6 @@ def decision_from_result(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
     ):
         return False, ["policy_malformed"], {}
     return raw["allow"], [str(r) for r in raw["reasons"]], raw.get("obligations", {})
-
-
-def _canonical(policy_input: dict[str, Any]) -> str:
-    """The input's canonical JSON: what the engine is given and what the audit entry digests."""
-    return json.dumps(policy_input, sort_keys=True, separators=(",", ":"))
 
 
 def _decide(
@@ -463,11 +470,13 @@ def decision_evaluate_many(
             f"A batch holds 1 to {MAX_BATCH} evaluations.",
             extra={"fields": {"evaluations": ["Wrong size."]}},
         )
-    inputs = []
+    inputs, texts = [], []
     now = format_ts(dt.datetime.now(dt.UTC))  # context.time when the caller gives none
     for index, request in enumerate(requests):
         try:
-            inputs.append(_shape(request, now))
+            inputs.append(policy_input := _shape(request, now))
+            # One canonical text per input: what the engine is given and the audit digests.
+            texts.append(_canonical(policy_input))
         except ValidationFailed as exc:
             if len(requests) == 1:
                 raise
@@ -479,9 +488,7 @@ def decision_evaluate_many(
             ) from exc
     engine, revision, version, queries = _engine_or(engine)
     decisions: list[Decision] = []
-    texts: list[str] = []
-    for policy_input in inputs:
-        texts.append(input_json := _canonical(policy_input))
+    for policy_input, input_json in zip(inputs, texts, strict=True):
         if engine is None:
             decision = Decision(False, ["engine_error"], decision_id=str(uuid.uuid4()))
         else:

@@ -109,8 +109,25 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
             },
             "invalid_request",
         ),
+        # JSON may escape half a surrogate pair; such text has no UTF-8 form to evaluate or store.
+        (
+            b'{"subject":{"type":"user","id":"\\ud800"},"action":{"name":"read"},'
+            b'"resource":{"type":"dataset","id":"x"}}',
+            "invalid_request",
+        ),
+        (
+            b'{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},'
+            b'"resource":{"type":"dataset","id":"x"},"context":{"note":"a\\udfffb"}}',
+            "invalid_request",
+        ),
     ],
-    ids=["not-json", "not-an-object", "missing-subject-id"],
+    ids=[
+        "not-json",
+        "not-an-object",
+        "missing-subject-id",
+        "unpaired-surrogate-in-subject",
+        "unpaired-surrogate-in-context",
+    ],
 )
 def test_bad_input_is_a_400_and_changes_nothing(live_server, leads, token, body, code):
     status, answer, _ = _post(_url(live_server), body, {"Authorization": f"Bearer {token}"})
@@ -170,6 +187,16 @@ def test_one_malformed_item_refuses_the_whole_batch(live_server, two_datasets, t
     status, answer, _ = _post(_batch_url(live_server), body, {"Authorization": f"Bearer {token}"})
     assert (status, answer["error"]["code"]) == (400, "invalid_request")
     assert "evaluations[3].resource.id" in answer["error"]["fields"]
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+
+
+def test_an_item_with_an_unpaired_surrogate_refuses_the_batch(live_server, two_datasets, token):
+    raw = json.dumps(BATCH).encode()[:-1] + b',"context":{"note":"\\ud800"}}'
+    assert json.loads(raw)["context"] == {"note": "\ud800"}
+    status, answer, _ = _post(_batch_url(live_server), raw, {"Authorization": f"Bearer {token}"})
+    assert (status, answer["error"]["code"]) == (400, "invalid_request")
+    assert answer["error"]["message"].startswith("evaluations[0]: ")
+    assert "Unicode" in answer["error"]["message"]
     assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
 
 

@@ -75,7 +75,9 @@ def test_an_upload_becomes_one_audit_entry_per_decision(client, log_token):
     assert allowed.changes["policy_revision"] == "abc123-def456"
     assert allowed.changes["agent"] == "agent-7"
     assert allowed.changes["decided_at"] == "2026-11-22T10:00:00.123456789Z"
-    canonical = json.dumps(INPUT, sort_keys=True, separators=(",", ":")).encode()
+    canonical = json.dumps(
+        INPUT, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
     assert allowed.changes["input_sha256"] == hashlib.sha256(canonical).hexdigest()
     assert (refused.outcome, refused.changes["reasons"]) == ("denied", ["clearance_insufficient"])
 
