@@ -117,13 +117,13 @@ class GroupCommitAppender:
         self._thread = threading.Thread(target=self._run, name="audit-appender", daemon=True)
         self._thread.start()
 
-    def append_many(self, entries: list[Entry], timeout: float, ids: bool = True) -> list[int]:
-        """Record entries; return their ids once committed (``ids=False``: maybe ``[]``, when
+    def append_many(self, entries: list[Entry], timeout: float, read_ids: bool = True) -> list[int]:
+        """Record entries; return their ids once committed (``read_ids=False``: maybe ``[]``, when
         reading them would cost a round trip). Raises the write's error, or ``TimeoutError``
         when the writer thread did not commit them within ``timeout`` s."""
         if connection.connection is not None and self._writing.acquire(blocking=False):
             try:  # write here, taking along whatever other callers queued
-                return self._write(entries, self._take(self.max_batch - len(entries)), ids)
+                return self._write(entries, self._take(self.max_batch - len(entries)), read_ids)
             finally:
                 self._writing.release()
         futures: list[Future[int]] = []
@@ -162,12 +162,12 @@ class GroupCommitAppender:
         return taken
 
     @staticmethod
-    def _write(own: list[Entry], queued: list[Queued], own_ids: bool = True) -> list[int]:
+    def _write(own: list[Entry], queued: list[Queued], read_ids: bool = True) -> list[int]:
         """Commit ``own`` entries and the ``queued`` ones; settle the queued callers (who get
-        their ids); the ids of ``own`` (``[]`` if unread: ``own_ids=False`` and none queued),
+        their ids); the ids of ``own`` (``[]`` if unread: ``read_ids=False`` and none queued),
         or the write's error."""
         try:
-            ids = _commit(own + [entry for entry, _ in queued], own_ids or bool(queued))
+            ids = _commit(own + [entry for entry, _ in queued], read_ids or bool(queued))
         except Exception as exc:
             _settle(queued, None, exc)
             raise

@@ -234,10 +234,10 @@ class Entry:
 
 
 def audit_record_committed_many(
-    *, actor: Any, entries: list[Entry], timeout: float = 5.0, ids: bool = True
+    *, actor: Any, entries: list[Entry], timeout: float = 5.0, read_ids: bool = True
 ) -> list[int]:
     """``audit_record_committed`` for several entries at once (a batch of decisions): all are
-    durable when it returns, or it raises ``ServiceUnavailable``. With ``ids=False`` the
+    durable when it returns, or it raises ``ServiceUnavailable``. With ``read_ids=False`` the
     entries' ids may go unread (one database round trip fewer) and ``[]`` is returned."""
     from apps.audit.appender import appender
 
@@ -248,7 +248,7 @@ def audit_record_committed_many(
         _entry_columns(common, e.action, e.target, e.changes, e.scope, e.outcome) for e in entries
     ]
     try:
-        return appender().append_many(columns, timeout=timeout, ids=ids)
+        return appender().append_many(columns, timeout=timeout, read_ids=read_ids)
     except Exception as exc:
         raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
 

@@ -23,7 +23,7 @@ from apps.audit.services import Entry, Target, audit_record_committed_many, form
 from apps.core.errors import ServiceUnavailable, ValidationFailed
 from apps.core.jsontext import canonical_json
 from apps.decisions import changes
-from apps.decisions.engines import EngineError
+from apps.decisions.engines import EngineError, PolicyEngine
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.engines.opa import OpaEngine, opa_engine
 from apps.decisions.packages import (
@@ -374,7 +374,7 @@ def decision_from_result(raw: Any) -> tuple[bool, list[str], dict[str, Any]]:
 
 
 def _decide(
-    engine: Any,
+    engine: PolicyEngine,
     policy_input: dict[str, Any],
     input_json: str,
     revision: str,
@@ -384,10 +384,8 @@ def _decide(
     try:
         if isinstance(engine, OpaEngine):  # remote: the revision is the bundle OPA evaluated
             raw, revision = engine.evaluate_with_revision(query, policy_input)
-        elif isinstance(engine, RegorusEngine | CompiledRegorusEngine):
-            raw = engine.evaluate(query, policy_input, input_json=input_json)
         else:
-            raw = engine.evaluate(query, policy_input)
+            raw = engine.evaluate(query, policy_input, input_json=input_json)
         allow, reasons, obligations = decision_from_result(raw)
     except EngineError:
         allow, reasons, obligations = False, ["engine_error"], {}
@@ -503,7 +501,7 @@ def decision_evaluate_many(
         audit_record_committed_many(
             actor=caller,
             entries=[_entry(*e) for e in zip(inputs, texts, decisions, strict=False)],
-            ids=False,
+            read_ids=False,
         )
     except ServiceUnavailable:
         return [_unrecorded(d) for d in decisions]

@@ -73,7 +73,9 @@ def test_every_insert_is_queued_for_the_sealer_whoever_writes_it(admin):
     """The queue is filled by the database: an ORM save, a many-row INSERT and a COPY alike."""
     record(admin, 2)  # ORM
     audit_record_committed_many(  # the group-commit appender: COPY
-        actor=admin, entries=[Entry("test.copy", Target("t", str(i))) for i in range(3)], ids=False
+        actor=admin,
+        entries=[Entry("test.copy", Target("t", str(i))) for i in range(3)],
+        read_ids=False,
     )
     assert AuditPending.objects.count() == 5
     assert sorted(AuditPending.objects.values_list("entry_id", flat=True)) == sorted(

@@ -158,7 +158,7 @@ def test_entries_recorded_without_reading_their_ids_are_all_stored_and_sealed():
         ]
 
     connection.ensure_connection()  # as on the decision path: written on this connection
-    assert audit_record_committed_many(actor="svc", entries=entries("plain"), ids=False) == []
+    assert audit_record_committed_many(actor="svc", entries=entries("plain"), read_ids=False) == []
     ids = audit_record_committed_many(actor="svc", entries=entries("ided"))
     assert len(ids) == 3
     stored = AuditEvent.objects.filter(action="decision.evaluate")

@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from apps.core.jsontext import canonical_json
 from apps.decisions.bundles import bundle_build
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.engines.opa import OpaEngine
@@ -136,6 +137,8 @@ def engine(request):
 @pytest.mark.parametrize(("policy_input", "expected"), CASES.values(), ids=CASES.keys())
 def test_every_engine_gives_the_same_decision(engine, policy_input, expected):
     assert engine.evaluate(QUERY, policy_input) == expected
+    # ... and the same when given the input already written as JSON (the service's path).
+    assert engine.evaluate(QUERY, policy_input, input_json=canonical_json(policy_input)) == expected
 
 
 def test_the_opa_engine_reports_the_bundle_revision(opa_server):

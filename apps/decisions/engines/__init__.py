@@ -11,7 +11,8 @@ class EngineError(Exception):
 
 
 class PolicyEngine(Protocol):
-    def evaluate(self, query: str, input: dict[str, Any]) -> Any:
+    def evaluate(self, query: str, input: dict[str, Any], *, input_json: str | None = None) -> Any:
         """The value of ``query`` (e.g. ``data.steward.governance.decision``) for ``input``;
-        ``None`` when it is undefined."""
+        ``None`` when it is undefined. ``input_json``, when given, is ``input`` already written
+        as JSON: an engine that takes its input as text uses it instead of writing it again."""
         ...

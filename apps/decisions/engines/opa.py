@@ -60,7 +60,8 @@ class OpaEngine:
         revision = bundle.get("revision") if isinstance(bundle, dict) else None
         return answer.get("result"), revision if isinstance(revision, str) else ""
 
-    def evaluate(self, query: str, input: dict[str, Any]) -> Any:
+    def evaluate(self, query: str, input: dict[str, Any], *, input_json: str | None = None) -> Any:
+        # (opa-python-client sends a dict: ``input_json`` is of no use here.)
         return self.evaluate_with_revision(query, input)[0]
 
     def close(self) -> None:
