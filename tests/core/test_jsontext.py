@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from apps.core.jsontext import canonical_json
+from apps.core.jsontext import canonical_json, json_text
 
 
 def _stdlib(value) -> str:
@@ -55,3 +55,13 @@ def test_integers_beyond_64_bits_are_written_in_full():
 def test_text_with_an_unpaired_surrogate_is_refused(value):
     with pytest.raises(ValueError, match="surrogate"):
         canonical_json(value)
+
+
+def test_json_text_keeps_key_order_and_reads_back_as_the_same_value():
+    rng = random.Random(5)  # noqa: S311 - test data, not secrets
+    for _ in range(1000):
+        document = {"z": _document(rng), "a": [_document(rng)], 7: 2**70, "n": {3: "x"}}
+        text = json_text(document)
+        assert json.loads(text) == json.loads(json.dumps(document))
+        assert text.index('"z"') < text.index('"a"') < text.index('"7"')
+    assert json_text({"b": 1, "a": None}) == '{"b":1,"a":null}'

@@ -12,6 +12,7 @@ from typing import Any
 
 import regorus
 
+from apps.core.jsontext import json_text
 from apps.decisions.engines import EngineError
 
 
@@ -31,7 +32,7 @@ class RegorusEngine:
             for path, text in sorted(policies.items()):
                 self._engine.add_policy(path, text)
             if data_json is None and data:
-                data_json = json.dumps(data)
+                data_json = json_text(data)
             if data_json:
                 self._engine.add_data_json(data_json)
         except BaseException as exc:  # a Rust panic surfaces as BaseException
@@ -40,7 +41,7 @@ class RegorusEngine:
     def evaluate(self, query: str, input: dict[str, Any], *, input_json: str | None = None) -> Any:
         """``input_json``: ``input`` already serialized (the caller needed the text anyway)."""
         try:
-            self._engine.set_input_json(input_json or json.dumps(input))
+            self._engine.set_input_json(input_json or json_text(input))
             raw = json.loads(self._engine.eval_query_as_json(query))
         except BaseException as exc:
             raise EngineError(_first_line(exc)) from exc
@@ -94,7 +95,7 @@ class CompiledRegorusEngine:
     ):
         modules = [(p, t) for p, t in sorted(policies.items()) if not p.endswith("_test.rego")]
         if data_json is None:
-            data_json = json.dumps(data or {})
+            data_json = json_text(data or {})
         self._entry_points = set(entry_points)
         try:
             # Compiled against empty data, the data then loaded once: the program reads data at
@@ -112,7 +113,7 @@ class CompiledRegorusEngine:
         if query not in self._entry_points:
             raise EngineError(f"{query} is not an entry point of this compiled program")
         try:
-            self._vm.set_input_json(input_json or json.dumps(input))
+            self._vm.set_input_json(input_json or json_text(input))
             text = self._vm.execute_entry_point(query)
             value = json.loads(text)
         except BaseException as exc:
