@@ -262,23 +262,45 @@ COLUMNS_TEXT_SQL = (
 )
 
 
+# Postgres: the queue's first ``limit`` entries taken off it in one statement (the ARRAY()
+# subquery runs once, then index lookups by id: a plan that does not depend on statistics a
+# queue emptied several times a second never has), then those entries by id.
+_PG_TAKE = (
+    "DELETE FROM audit_auditpending WHERE entry_id = ANY(ARRAY("
+    "SELECT entry_id FROM audit_auditpending ORDER BY entry_id LIMIT %s)) RETURNING entry_id"
+)
+_PG_UNSEALED = (
+    "SELECT e.id, e.body FROM audit_auditevent e WHERE e.id = ANY(%s)"
+    " AND NOT EXISTS (SELECT 1 FROM audit_auditseal s WHERE s.entry_id = e.id) ORDER BY e.id"
+)
+
+
 def _take_pending(limit: int) -> list[tuple[int, str]]:
-    """Take up to ``limit`` entries off the queue, oldest first: ``(id, body)``. The queue is
-    read on its own, then the entries by id (a join would leave the plan to statistics that a
-    queue emptied several times a second never has). An entry already sealed is dropped: the
-    queue is not guarded, and sealing an entry twice would wedge the sealer."""
-    while ids := list(
-        AuditPending.objects.order_by("entry_id").values_list("entry_id", flat=True)[:limit]
-    ):
-        AuditPending.objects.filter(entry_id__in=ids).delete()
-        rows = list(
-            AuditEvent.objects.filter(id__in=ids, seal__isnull=True)
-            .order_by("id")
-            .values_list("id", "body")
-        )
+    """Take up to ``limit`` entries off the queue, oldest first: ``(id, body)``. An entry
+    already sealed is dropped: the queue is not guarded, and sealing an entry twice would wedge
+    the sealer."""
+    while True:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute(_PG_TAKE, [limit])
+                ids = [pk for (pk,) in cur.fetchall()]
+                if not ids:
+                    return []
+                cur.execute(_PG_UNSEALED, [ids])
+                rows: list[tuple[int, str]] = cur.fetchall()
+        else:
+            queued = AuditPending.objects.order_by("entry_id")
+            ids = list(queued.values_list("entry_id", flat=True)[:limit])
+            if not ids:
+                return []
+            AuditPending.objects.filter(entry_id__in=ids).delete()
+            rows = list(
+                AuditEvent.objects.filter(id__in=ids, seal__isnull=True)
+                .order_by("id")
+                .values_list("id", "body")
+            )
         if rows:
             return rows
-    return []
 
 
 def _seal_rows(rows: Sequence[tuple[int, int, bytes]]) -> dict[int, bytes | None]:
