@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from apps.audit import merkle
-from apps.audit.models import AuditCheckpoint, AuditEvent
+from apps.audit.models import AuditCheckpoint, AuditEvent, AuditSeal
 from apps.audit.offline import verify_inclusion_proof
 from apps.audit.services import audit_checkpoint_create, audit_seal_pending
 from tests.audit.conftest import record
@@ -54,6 +54,26 @@ def test_filters_and_keyset_pages(api, auditor, admin):
     assert all(merkle.leaf_hash(e["body"]) for e in second["results"])
     read = AuditEvent.objects.filter(action="audit.read", actor=auditor).order_by("-id").first()
     assert read.changes["filters"] == {"action": "catalog."}
+
+
+def test_a_page_shows_each_entrys_seal_at_the_same_query_cost(
+    api, auditor, admin, django_assert_max_num_queries
+):
+    client = api(auditor)
+    record(admin, 3)
+    audit_seal_pending()
+    with django_assert_max_num_queries(12) as few:
+        client.get("/api/v1/audit/events/", {"action": "test.write"})
+    record(admin, 30)
+    audit_seal_pending()
+    record(admin, 2)  # not sealed yet
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get("/api/v1/audit/events/", {"action": "test.write"}).json()["results"]
+    assert [e["seq"] for e in page[:2]] == [None, None]
+    assert page[2]["seq"] == AuditSeal.objects.get(entry_id=page[2]["id"]).seq
+    sealed = [e for e in page if e["seq"] is not None]
+    assert all(e["leaf_hash"] == merkle.leaf_hash(e["body"]).hex() for e in sealed)
+    assert all(e["leaf_hash"] is None for e in page if e["seq"] is None)
 
 
 @pytest.mark.parametrize(
