@@ -315,6 +315,8 @@ def policy_engine_check() -> str | None:
 
 
 def _canonical(policy_input: dict[str, Any]) -> str:
+    """The input's canonical JSON: what the engine is given and what the audit entry digests.
+    Text with no UTF-8 form cannot be either: the request is malformed."""
     try:
         return canonical_json(policy_input)
     except ValueError as exc:
