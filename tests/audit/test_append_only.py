@@ -140,3 +140,39 @@ def test_the_application_role_cannot_rewrite_or_unguard_the_log(admin):
     assert AuditBatch.objects.count() == 1
     assert AuditCheckpoint.objects.count() == 1
     assert verify_log().ok
+
+
+# A value of each column's type that differs from any value an entry holds.
+_OTHER = {
+    "bigint": "{c} + 1000000",
+    "integer": "coalesce({c}, 0) + 1000000",
+    "timestamp with time zone": "{c} + interval '1 second'",
+    "inet": "'192.0.2.99'",
+    "character varying": "{c} || 'x'",
+    "text": "{c} || ' '",
+}
+
+
+def test_a_change_to_any_column_of_an_entry_is_refused(admin):
+    """Every column (read from the database, so a column added later is checked too), before
+    and after sealing."""
+    (entry_id,) = record(admin, 1)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_name = 'audit_auditevent' ORDER BY column_name"
+        )
+        columns = cur.fetchall()
+    assert len(columns) >= 14
+    for sealed in (False, True):
+        if sealed:
+            audit_seal_pending()
+        for column, data_type in columns:
+            assert data_type in _OTHER, f"no test value for {column} ({data_type})"
+            _refused(
+                f"UPDATE audit_auditevent SET {column} = {_OTHER[data_type].format(c=column)}"  # noqa: S608 - test SQL
+                " WHERE id = %s",
+                [entry_id],
+                "append-only",
+            )
+    assert AuditEvent.objects.select_related("seal").get(pk=entry_id).seq == 1
