@@ -49,11 +49,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SETTINGS = "controlplane.settings.bench"
@@ -793,6 +794,24 @@ def batch_bodies(bodies: list[dict[str, Any]], size: int, calls: int) -> list[di
     ]
 
 
+def timed_calls(
+    call: Callable[[dict[str, Any]], T], batches: list[dict[str, Any]], seconds: float
+) -> list[tuple[float, T]]:
+    """Five warm-up calls (and the engine of the thread that serves them), then each batch in
+    turn until ``seconds`` have passed: each call's wall time in ms, and what it returned."""
+    for batch in batches[:5]:
+        call(batch)
+    timed: list[tuple[float, T]] = []
+    deadline = time.monotonic() + seconds
+    for batch in batches:
+        if time.monotonic() > deadline:
+            break
+        t0 = time.perf_counter()
+        result = call(batch)
+        timed.append(((time.perf_counter() - t0) * 1000, result))
+    return timed
+
+
 def time_batches_http(
     port: int, token: str, batches: list[dict[str, Any]], seconds: float
 ) -> tuple[list[float], list[float]]:
@@ -809,19 +828,9 @@ def time_batches_http(
             raise SystemExit("the server sent no Server-Timing header")
         return float(timing.group(1))
 
-    for batch in batches[:5]:  # warm-up (and the engine of the thread that serves this connection)
-        call(batch)
-    wall: list[float] = []
-    server: list[float] = []
-    deadline = time.monotonic() + seconds
-    for batch in batches:
-        if time.monotonic() > deadline:
-            break
-        t0 = time.perf_counter()
-        server.append(call(batch))
-        wall.append((time.perf_counter() - t0) * 1000)
+    timed = timed_calls(call, batches, seconds)
     conn.close()
-    return wall, server
+    return [wall for wall, _ in timed], [server for _, server in timed]
 
 
 def time_batches_in_process(
@@ -835,17 +844,7 @@ def time_batches_in_process(
         response = client.post(EVALUATIONS, batch, content_type="application/json")
         assert response.status_code == 200, response.content[:300]
 
-    for batch in batches[:5]:
-        call(batch)
-    times: list[float] = []
-    deadline = time.monotonic() + seconds
-    for batch in batches:
-        if time.monotonic() > deadline:
-            break
-        t0 = time.perf_counter()
-        call(batch)
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
+    return [wall for wall, _ in timed_calls(call, batches, seconds)]
 
 
 def profile_evaluations(token: str, bodies: list[dict[str, Any]], n: int, path: str) -> None:

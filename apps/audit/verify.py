@@ -183,11 +183,12 @@ def _batch_rows(batch: AuditBatch) -> list[tuple[str, bytes | None]]:
             return []
         ids = [entry_id for entry_id, _ in seals]
         lo, hi = min(ids), max(ids)
-        if hi - lo >= 2 * len(ids):
-            bodies = dict(AuditEvent.objects.filter(id__in=ids).values_list("id", "body"))
-            return [(bodies[pk], md5) for pk, md5 in seals if pk in bodies]
-        cur.execute(_BODIES_IN_RANGE, [lo, hi])
-        rows = cur.fetchall()
+        if hi - lo < 2 * len(ids):
+            cur.execute(_BODIES_IN_RANGE, [lo, hi])
+            rows = cur.fetchall()
+        else:
+            by_id = AuditEvent.objects.filter(id__in=ids).order_by("id")
+            rows = list(by_id.values_list("id", "body"))
     if [pk for pk, _ in rows] == ids:  # the usual batch: one run of ids, sealed in id order
         return [(body, md5) for (_, body), (_, md5) in zip(rows, seals, strict=True)]
     bodies = dict(rows)
