@@ -5,7 +5,8 @@
     python bench/decisions.py --datasets 1000 --grants 10000 --decisions 5000
 
 Builds a governance snapshot of the shape apps/decisions/snapshot.py produces (datasets keyed
-by FQN with ten columns each, principals, grants keyed principal -> dataset -> id), loads it
+by FQN with ten columns each, principals, role bindings, grants keyed principal -> dataset -> id),
+loads it
 with the policies in policies/ into the embedded engine (regorus), and times
 ``data.steward.governance.decision`` for a mix of requests: owners, viewers, grant holders
 (some expired), strangers, unknown datasets. In-process, no HTTP and no audit write: the
@@ -48,6 +49,7 @@ def synthetic_snapshot(datasets: int, grants: int, principals: int, rng: random.
     for i in range(datasets):
         owner = rng.choice(users) if rng.random() < 0.7 else rng.choice(groups)
         snap["datasets"][f"src{i % 7}.schema{i % 13}.table_{i}"] = {
+            "source": f"src{i % 7}",
             "sensitivity": rng.choice(levels),
             "owners": {owner: "owner"},
             "viewers": {rng.choice(users): True for _ in range(rng.randint(0, 3))},
@@ -61,6 +63,29 @@ def synthetic_snapshot(datasets: int, grants: int, principals: int, rng: random.
             },
         }
     fqns = list(snap["datasets"])
+    # Role bindings as bench/decisions_http.py seeds them: analyst (data.read) on one source for
+    # a fifth of the groups, a source's steward for 2% of the users, data_owner of one dataset
+    # for 1%; everyone else holds none.
+    bindings: dict = {}
+    for group in rng.sample(groups, max(1, len(groups) // 5)):
+        bindings.setdefault(group, {})[f"source:src{rng.randrange(7)}"] = ["data.read"]
+    for user in rng.sample(users, max(1, len(users) // 50)):
+        bindings.setdefault(user, {})[f"source:src{rng.randrange(7)}"] = [
+            "access.approve",
+            "access.revoke",
+            "catalog.edit",
+            "data.read",
+        ]
+    for user in rng.sample(users, max(1, len(users) // 100)):
+        bindings.setdefault(user, {})[f"dataset:{rng.choice(fqns)}"] = [
+            "access.approve",
+            "access.revoke",
+            "catalog.edit",
+            "data.export",
+            "data.read",
+            "data.write",
+        ]
+    snap["bindings"] = bindings
     for g in range(grants):
         who, fqn = rng.choice(users), rng.choice(fqns)
         expires = NOW_NS + rng.randint(-3600, 7 * 86400) * 10**9

@@ -345,6 +345,29 @@ def seed(url: str, *, datasets: int, grants: int, users: int, rng: random.Random
             ],
             grant_rows(),
         )
+        # Role bindings, as a company would have a few: a fifth of the teams hold analyst
+        # (data.read) on one source, 2% of the people steward one source, 1% hold data_owner on
+        # one dataset. Most principals hold none (the policy's cheap path), some hold one for
+        # another scope than the one asked about (its slow path).
+        roles: dict[str, int] = dict(cur.execute("SELECT key, id FROM access_role").fetchall())
+        bindings: list[tuple[int, int | None, int | None, int | None, int | None]] = [
+            (roles["analyst"], None, g + 1, rng.randrange(len(sources)) + 1, None)
+            for g in rng.sample(range(n_groups), max(1, n_groups // 5))
+        ]
+        bindings += [
+            (roles["steward"], u + 1, None, rng.randrange(len(sources)) + 1, None)
+            for u in rng.sample(range(users), max(1, users // 50))
+        ]
+        bindings += [
+            (roles["data_owner"], u + 1, None, None, rng.randrange(datasets) + 1)
+            for u in rng.sample(range(users), max(1, users // 100))
+        ]
+        n_bindings = copy_rows(
+            cur,
+            "access_rolebinding",
+            ["role_id", "user_id", "group_id", "source_id", "dataset_id", "created_at"],
+            ((*row, now) for row in bindings),
+        )
         for table in (
             "auth_user",
             "auth_group",
@@ -374,6 +397,7 @@ def seed(url: str, *, datasets: int, grants: int, users: int, rng: random.Random
             "columns": n_columns,
             "viewers": len(viewers),
             "grants": grants,
+            "role bindings": n_bindings,
         },
     )
 
