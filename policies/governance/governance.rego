@@ -33,7 +33,25 @@ identities contains group if some group in principal.groups
 # error, and an unparseable time must simply leave the decision a deny.
 now_ns := time.parse_rfc3339_ns(input.context.time) if {
 	is_string(input.context.time)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$`, input.context.time)
+	strings.replace_n(digit_zero, input.context.time) in time_shapes
+}
+
+# The format is what the pattern ^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$ admits,
+# checked as the text with each ASCII digit written 0 being one of its 30 shapes: regorus compiles
+# a regex on every call, ~6 us of a ~50 us decision, where this takes ~1 us.
+digit_zero := {"1": "0", "2": "0", "3": "0", "4": "0", "5": "0", "6": "0", "7": "0", "8": "0", "9": "0"}
+
+time_shapes := {
+	"0000-00-00T00:00:00Z", "0000-00-00T00:00:00+00:00", "0000-00-00T00:00:00-00:00",
+	"0000-00-00T00:00:00.0Z", "0000-00-00T00:00:00.0+00:00", "0000-00-00T00:00:00.0-00:00",
+	"0000-00-00T00:00:00.00Z", "0000-00-00T00:00:00.00+00:00", "0000-00-00T00:00:00.00-00:00",
+	"0000-00-00T00:00:00.000Z", "0000-00-00T00:00:00.000+00:00", "0000-00-00T00:00:00.000-00:00",
+	"0000-00-00T00:00:00.0000Z", "0000-00-00T00:00:00.0000+00:00", "0000-00-00T00:00:00.0000-00:00",
+	"0000-00-00T00:00:00.00000Z", "0000-00-00T00:00:00.00000+00:00", "0000-00-00T00:00:00.00000-00:00",
+	"0000-00-00T00:00:00.000000Z", "0000-00-00T00:00:00.000000+00:00", "0000-00-00T00:00:00.000000-00:00",
+	"0000-00-00T00:00:00.0000000Z", "0000-00-00T00:00:00.0000000+00:00", "0000-00-00T00:00:00.0000000-00:00",
+	"0000-00-00T00:00:00.00000000Z", "0000-00-00T00:00:00.00000000+00:00", "0000-00-00T00:00:00.00000000-00:00",
+	"0000-00-00T00:00:00.000000000Z", "0000-00-00T00:00:00.000000000+00:00", "0000-00-00T00:00:00.000000000-00:00",
 }
 
 now_ns := time.now_ns() if not input.context.time
@@ -64,8 +82,11 @@ data_permission := {"read": "data.read", "write": "data.write", "export": "data.
 
 binding_scopes := {"*", sprintf("source:%s", [dataset.source]), sprintf("dataset:%s", [input.resource.id])}
 
+# (The first line skips an identity without bindings before the scopes are built: most hold
+# none, and it takes ~7 us off a decision in regorus's compiled mode, bench/decisions.py.)
 role_permits if {
 	some id in identities
+	snapshot.bindings[id]
 	some scope in binding_scopes
 	data_permission[input.action.name] in snapshot.bindings[id][scope]
 }

@@ -150,6 +150,15 @@ test_unknowns_are_denied_with_reasons if {
 test_a_malformed_time_is_denied if {
 	d := decide(req("olivia", "read", "crm.public.customers", {"time": "yesterday"}))
 	not d.allow
+	every malformed in ["2026-11-22 10:00:00Z", "2026-11-22T10:00Z", "2026-11-22T10:00:00", "2026-11-22T10:00:00.1234567890Z"] {
+		decide(req("olivia", "read", "crm.public.customers", {"time": malformed})).reasons == ["invalid_time"]
+	}
+}
+
+test_every_rfc3339_form_is_read if {
+	every at in ["2026-11-22T10:00:00Z", "2026-11-22T11:30:00.5+01:30", "2026-11-22T05:00:00.123456789-05:00"] {
+		decide(req("olivia", "read", "crm.public.customers", {"time": at})).allow
+	}
 }
 
 test_without_a_default_clearance_nothing_classified_is_cleared if {

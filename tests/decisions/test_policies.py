@@ -1,5 +1,9 @@
 """The Rego in policies/: every *_test.rego test passes, and a failing one would be caught."""
 
+import datetime as dt
+import random
+import re
+
 import pytest
 
 from apps.decisions.engines import EngineError
@@ -96,6 +100,58 @@ def test_an_unparseable_time_is_a_deny_not_an_error(engine_class):
     decision = engine.evaluate("data.steward.governance.decision", _request(time="noon"))
     assert decision["allow"] is False
     assert "invalid_time" in decision["reasons"]
+
+
+# The pattern the policy's time check stands for (it checks shapes: regorus compiles a regex on
+# every call).
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)", re.ASCII)
+
+
+def _times(rng: random.Random) -> list[str]:
+    """Valid RFC 3339 times of every fraction length and zone, and mutations of them."""
+    valid = []
+    for digits in range(10):
+        for zone in ("Z", "+05:30", "-00:00"):
+            at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=rng.randrange(10**9))
+            fraction = (
+                "." + "".join(rng.choice("0123456789") for _ in range(digits)) if digits else ""
+            )
+            valid.append(at.strftime("%Y-%m-%dT%H:%M:%S") + fraction + zone)
+    mutated = []
+    for text in valid * 10:
+        i = rng.randrange(len(text) + 1)
+        char = rng.choice("0123456789-:.+TZ tz\u0663x")
+        mutated += [
+            text[:i] + char + text[i:],
+            text[:i] + text[i + 1 :],
+            text[:i] + char + text[i + 1 :],
+        ]
+    return valid + mutated + ["noon", "", "2026-11-22", "2026-11-22T10:00", "1795000000"]
+
+
+def _parses(text: str) -> bool:
+    """A real time within what nanoseconds since 1970 in 64 bits hold, with a zone under 24h."""
+    try:
+        at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return 1678 < at.year < 2262 and (text.endswith("Z") or int(text[-2:]) < 60)
+
+
+@pytest.mark.parametrize("engine_class", ENGINES, ids=["interpreter", "compiled"])
+def test_the_time_check_admits_exactly_what_the_rfc3339_pattern_matches(engine_class):
+    query = "data.steward.governance.now_ns"
+    engine = engine_class(
+        POLICIES, SNAPSHOT, *([(query,)] if engine_class is CompiledRegorusEngine else [])
+    )
+    times = _times(random.Random(11))  # noqa: S311 - test data, not secrets
+    # A time of the right shape that is no time (month 13, year 3000) is an error in the
+    # interpreter, as it was with the regex: the check is about the text's form.
+    times = [t for t in times if not RFC3339.fullmatch(t) or _parses(t)]
+    admitted = {t for t in times if engine.evaluate(query, _request(time=t)) is not None}
+    assert admitted == {t for t in times if RFC3339.fullmatch(t)}
+    assert len(admitted) >= 30
+    assert len(times) - len(admitted) >= 500
 
 
 def test_an_undefined_query_is_none():
