@@ -11,6 +11,7 @@ beyond 64 bits, which orjson refuses, go through the standard library.
 """
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -36,3 +37,19 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
         return json.dumps(value, separators=(",", ":"))
+
+
+# orjson reads an integer beyond 64 bits as a float; the standard library keeps it exact.
+_LONG_NUMBER = re.compile(r"\d{20}")
+
+
+def parse_json(text: str) -> Any:
+    """JSON text as Python values, as ``json.loads`` reads it: by orjson (~2x faster on an
+    engine's answer), or by the standard library when the text holds a run of 20 digits (maybe
+    an integer orjson would round) or is something orjson refuses."""
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)

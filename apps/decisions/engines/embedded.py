@@ -6,13 +6,12 @@ interpolation, missing JWT/crypto builtins, builtin errors raised rather than un
 kept out of our policies, which the golden-decision tests check on every engine.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import regorus
 
-from apps.core.jsontext import json_text
+from apps.core.jsontext import json_text, parse_json
 from apps.decisions.engines import EngineError
 
 
@@ -42,7 +41,7 @@ class RegorusEngine:
         """``input_json``: ``input`` already serialized (the caller needed the text anyway)."""
         try:
             self._engine.set_input_json(input_json or json_text(input))
-            raw = json.loads(self._engine.eval_query_as_json(query))
+            raw = parse_json(self._engine.eval_query_as_json(query))
         except BaseException as exc:
             raise EngineError(_first_line(exc)) from exc
         results = raw.get("result") or []
@@ -115,7 +114,7 @@ class CompiledRegorusEngine:
         try:
             self._vm.set_input_json(input_json or json_text(input))
             text = self._vm.execute_entry_point(query)
-            value = json.loads(text)
+            value = parse_json(text)
         except BaseException as exc:
             raise EngineError(_first_line(exc)) from exc
         if value == UNDEFINED:
