@@ -3,6 +3,7 @@
 
     python bench/decisions.py                     # 10k datasets, 100k grants, 20k decisions
     python bench/decisions.py --datasets 1000 --grants 10000 --decisions 5000
+    python bench/decisions.py --against HEAD~1   # is the policy change faster? (interleaved)
 
 Builds a governance snapshot of the shape apps/decisions/snapshot.py produces (datasets keyed
 by FQN with ten columns each, principals, role bindings, grants keyed principal -> dataset -> id),
@@ -20,6 +21,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -137,6 +139,12 @@ def main() -> int:
     parser.add_argument("--principals", type=int, default=2_000)
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also time the policies at git revision REV against the working tree's, interleaved",
+    )
+    parser.add_argument("--compare-decisions", type=int, default=3_000)
     args = parser.parse_args()
 
     import django
@@ -225,7 +233,68 @@ def main() -> int:
         f" {statistics.median(end_to_end):.0f} us, p99 {pct(end_to_end, 0.99):.0f} us"
         f"  (goal p50 <= 50 us, p99 <= 150 us); {differ} of 2,000 decisions differ"
     )
+    if args.against:
+        compare_policies(args.against, dict(modules), data, reqs[: args.compare_decisions])
     return 0
+
+
+def policies_at(rev: str) -> dict[str, str]:
+    """The policy modules (not the tests) under ``policies/`` at git revision ``rev``."""
+
+    def git(*argv: str) -> str:
+        return subprocess.run(  # noqa: S603 - git from PATH, the revision from our option
+            ["git", *argv],  # noqa: S607
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    names = git("ls-tree", "-r", "--name-only", rev, "policies/").split()
+    return {
+        name.removeprefix("policies/"): git("show", f"{rev}:{name}")
+        for name in names
+        if name.endswith(".rego") and not name.endswith("_test.rego")
+    }
+
+
+def compare_policies(rev: str, modules: dict[str, str], data: str, reqs: list[dict]) -> None:
+    """The compiled decision under the working tree's policies and under ``rev``'s, each request
+    evaluated by both in turn (the order flipped every request, so machine drift and cache
+    effects fall on both): time per ``execute`` and the decisions that differ."""
+    import regorus
+
+    query = "data.steward.governance.decision"
+    vms = {}
+    for name, mods in (("working tree", modules), (rev, policies_at(rev))):
+        vm = regorus.Rvm()
+        vm.load_program(regorus.Program.compile_from_modules("{}", sorted(mods.items()), [query]))
+        vm.set_data_json(data)
+        vms[name] = vm
+    texts = [json.dumps(r) for r in reqs]
+    times: dict[str, list[float]] = {name: [] for name in vms}
+    answers: dict[str, list[object]] = {name: [] for name in vms}
+    order = list(vms)
+    for rnd in range(3):  # the first round warms up
+        for text in texts:
+            for name in order:
+                vm = vms[name]
+                t0 = time.perf_counter_ns()
+                vm.set_input_json(text)
+                out = vm.execute_entry_point(query)
+                if rnd:
+                    times[name].append((time.perf_counter_ns() - t0) / 1000)
+                else:
+                    answers[name].append(json.loads(out))
+            order.reverse()
+    differ = sum(a != b for a, b in zip(*answers.values(), strict=True))
+    print(f"policies compared, {len(texts):,} requests x 2 rounds, interleaved (input + execute):")
+    for name, values in times.items():
+        print(
+            f"  {name:>14}: p50 {statistics.median(values):.1f} us, mean"
+            f" {statistics.mean(values):.1f} us, p99 {pct(values, 0.99):.0f} us"
+        )
+    print(f"  {differ} of {len(texts):,} decisions differ")
 
 
 if __name__ == "__main__":
