@@ -1,6 +1,7 @@
 """The one place every recorded action goes through, and the sealer that chains it."""
 
 import datetime as dt
+import enum
 import functools
 import ipaddress
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from apps.audit import merkle, signing
 from apps.audit.models import AuditBatch, AuditCheckpoint, AuditEvent, AuditPending, AuditSeal
 from apps.core import context
 from apps.core.errors import ServiceUnavailable
+from apps.core.jsontext import canonical_json_if_plain
 
 REDACTED = "[redacted]"
 # Sealers (the beat task, the command, a checkpoint on demand) and the archiver take this
@@ -35,6 +37,8 @@ def _jsonable(value: Any) -> Any:
     kind = type(value)  # the JSON scalars themselves first: most values are (a decision's all)
     if kind is str or kind is int or kind is bool or kind is float or value is None:
         return value
+    if isinstance(value, enum.Enum) and not isinstance(value, str | int):
+        return _jsonable(value.value)  # as orjson writes one (str/int enums are their values)
     if isinstance(value, dict):
         return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
@@ -146,8 +150,12 @@ def _entry_columns(
         "scope": scope_key[:120],
         "outcome": str(outcome),
     }
-    body = {"v": 1, "ts": common["ts"], **columns, "changes": _jsonable(changes or {})}
-    return {"created_at": common["created_at"], "body": merkle.canonical_body(body), **columns}
+    body = {"v": 1, "ts": common["ts"], **columns, "changes": changes or {}}
+    # Plain JSON values (a decision's all) are written as they are; anything else is converted.
+    text = canonical_json_if_plain(body)
+    if text is None:
+        text = merkle.canonical_body({**body, "changes": _jsonable(body["changes"])})
+    return {"created_at": common["created_at"], "body": text, **columns}
 
 
 _UNAVAILABLE = (

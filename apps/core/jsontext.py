@@ -28,6 +28,28 @@ def canonical_json(value: Any) -> str:
         return text
 
 
+# What orjson would write its own way rather than as the standard library's canonical text of
+# ``_jsonable``-style conversions: dates, dataclasses, subclasses of str/int/dict/list.
+_PLAIN_ONLY = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def canonical_json_if_plain(value: Any) -> str | None:
+    """``canonical_json(value)`` when ``value`` holds only strings, integers within 64 bits,
+    floats, booleans, null, lists, tuples, dicts with string keys, UUIDs and enums (written as
+    their values); ``None`` for anything else (a set, a date, a Decimal, a model, a subclass of a
+    builtin type, text with an unpaired surrogate), which the caller converts first. One orjson
+    call, where converting first walks every value in Python."""
+    try:
+        return orjson.dumps(value, option=_PLAIN_ONLY).decode()
+    except orjson.JSONEncodeError:
+        return None
+
+
 def json_text(value: Any) -> str:
     """``value`` as compact JSON text, keys in their order: for data no one hashes (what the
     engines load: the 17 MB snapshot at 10k datasets / 100k grants is written in 0.15 s, against
