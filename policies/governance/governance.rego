@@ -189,25 +189,24 @@ masks[name] := method if {
 	not is_owner
 	not is_admin
 	some name, column in dataset.columns
-	level(column.sensitivity) > clearance_rank
-	not granted_column(name)
-	method := mask_method(column)
+	snapshot.levels[column.sensitivity] > clearance_rank
+	not granted_columns[name]
+	method := mask_method[hashed(column)]
 }
 
-granted_column(name) if {
+# The columns the principal's active grants name, gathered once rather than per column.
+granted_columns contains name if {
 	some grant in active_grants
-	name in grant.columns
+	some name in grant.columns
 }
 
-# (No `else`: regorus's compiled mode gets `else` in functions wrong.)
-mask_method(column) := "hash" if hashed(column)
+# A lookup, not a function with `else` (regorus's compiled mode gets `else` in functions wrong)
+# nor two rules that each test the categories. With the two lines above (levels looked up
+# directly, granted columns gathered once) this took a decision's p99 from 111-179 to 98-154 us
+# in three runs of `python bench/decisions.py --against`, the mean by 3-5 us.
+mask_method := {true: "hash", false: "redact"}
 
-mask_method(column) := "redact" if not hashed(column)
-
-hashed(column) if {
-	some category in column.categories
-	category in hashed_categories
-}
+hashed(column) := count({c | some c in column.categories; c in hashed_categories}) > 0
 
 decision := {
 	"allow": allow_value,

@@ -32,9 +32,20 @@ SNAPSHOT = {
         "user:ed": {"groups": [], "roles": []},
         "user:root": {"groups": [], "roles": ["admin"]},
         "user:hana": {"groups": ["group:hr"], "roles": []},
+        "user:rita": {"groups": [], "roles": []},
+        "user:noor": {"groups": ["group:analysts"], "roles": []},
+        "user:cole": {"groups": [], "roles": []},
+    },
+    "bindings": {
+        "user:rita": {"source:crm": ["catalog.edit", "data.read"]},
+        "group:analysts": {
+            "source:hr": ["data.read"],
+            "dataset:hr.public.salaries": ["audit.read"],
+        },
     },
     "datasets": {
         "crm.public.contacts": {
+            "source": "crm",
             "sensitivity": "internal",
             "owners": {"user:olivia": "owner"},
             "viewers": {"user:vera": True},
@@ -46,6 +57,7 @@ SNAPSHOT = {
             },
         },
         "hr.public.salaries": {
+            "source": "hr",
             "sensitivity": "restricted",
             "owners": {"group:hr": "owner"},
             "viewers": {},
@@ -58,6 +70,11 @@ SNAPSHOT = {
             "crm.public.contacts": {"g1": {"access": "read", "expires_at_ns": NOW_NS + 3600 * NS}}
         },
         "user:ed": {"crm.public.contacts": {"g2": {"access": "read", "expires_at_ns": NOW_NS - 1}}},
+        "user:cole": {
+            "crm.public.contacts": {
+                "g3": {"access": "read", "columns": ["note"], "expires_at_ns": NOW_NS + 3600 * NS}
+            }
+        },
     },
 }
 
@@ -96,6 +113,20 @@ CASES = {
         _decision(False, ["grant_expired"]),
     ),
     "admin-role": (_request("root", "export"), _decision(True, ["role_admin"])),
+    "grant-naming-a-column-unmasks-it": (
+        _request("cole"),
+        _decision(True, ["grant"], {"email": "hash"}),
+    ),
+    "role-bound-on-the-source": (_request("rita"), _decision(True, ["role"], MASKED)),
+    "role-bound-on-the-source-reads-only": (
+        _request("rita", "write"),
+        _decision(False, ["no_access"]),
+    ),
+    "role-bound-elsewhere-through-a-group": (_request("noor"), _decision(False, ["no_access"])),
+    "role-within-clearance-only": (
+        _request("noor", fqn="hr.public.salaries", purpose="payroll"),
+        _decision(False, ["clearance_insufficient"]),
+    ),
     "group-owner-with-purpose": (
         _request("hana", fqn="hr.public.salaries", purpose="payroll"),
         _decision(True, ["owner"]),
