@@ -19,6 +19,8 @@ entry the writer already took is still written).
 """
 
 import contextlib
+import functools
+import ipaddress
 import queue
 import threading
 import time
@@ -57,9 +59,26 @@ _PG_INSERT_ONE = (
 _PG_IDS = (
     "SELECT nextval(pg_get_serial_sequence('audit_auditevent', 'id')) FROM generate_series(1, %s)"
 )
-_PG_COPY = f"COPY audit_auditevent (id, {_NAMES}) FROM STDIN"
-_PG_COPY_NO_IDS = f"COPY audit_auditevent ({_NAMES}) FROM STDIN"  # ids from the column default
+# In binary: Postgres takes each value as stored instead of parsing its text (100 decision
+# entries: 2.3-3.2 ms against 3.2-4.2 ms in text, interleaved). Binary needs each column's type,
+# and an address as an ipaddress object.
+_PG_COPY = f"COPY audit_auditevent (id, {_NAMES}) FROM STDIN (FORMAT BINARY)"
+_PG_COPY_NO_IDS = f"COPY audit_auditevent ({_NAMES}) FROM STDIN (FORMAT BINARY)"  # ids: default
+_TYPES = {"created_at": "timestamptz", "actor_id": "int4", "ip": "inet", "body": "text"}
+_COPY_TYPES = [_TYPES.get(c, "varchar") for c in _COLUMNS]
+_IP = _COLUMNS.index("ip")
 Entry = dict[str, Any]
+
+
+@functools.lru_cache(maxsize=1024)
+def _inet(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    return None if ip is None else ipaddress.ip_address(ip)
+
+
+def _row(entry: Entry) -> list[Any]:
+    row = [entry[c] for c in _COLUMNS]
+    row[_IP] = _inet(row[_IP])
+    return row
 
 
 def _insert(entries: list[Entry], read_ids: bool = True) -> list[int]:
@@ -72,14 +91,16 @@ def _insert(entries: list[Entry], read_ids: bool = True) -> list[int]:
                 return [row[0] for row in cur.fetchall()]
             if not read_ids:
                 with cur.copy(_PG_COPY_NO_IDS) as copy:
+                    copy.set_types(_COPY_TYPES)
                     for entry in entries:
-                        copy.write_row([entry[c] for c in _COLUMNS])
+                        copy.write_row(_row(entry))
                 return []
             cur.execute(_PG_IDS, [len(entries)])
             ids = [row[0] for row in cur.fetchall()]
             with cur.copy(_PG_COPY) as copy:
+                copy.set_types(["int8", *_COPY_TYPES])
                 for pk, entry in zip(ids, entries, strict=True):
-                    copy.write_row((pk, *(entry[c] for c in _COLUMNS)))
+                    copy.write_row([pk, *_row(entry)])
             return ids
     events = AuditEvent.objects.bulk_create([AuditEvent(**e) for e in entries])
     return [event.pk for event in events]
