@@ -28,11 +28,11 @@ def canonical_json(value: Any) -> str:
         return text
 
 
-# What orjson would write its own way rather than as the standard library's canonical text of
-# ``_jsonable``-style conversions: dates, dataclasses, subclasses of str/int/dict/list.
-_PLAIN_ONLY = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
+# orjson options that make it refuse what it would write its own way rather than as the
+# standard library (or DRF's encoder) writes it after converting: dates, dataclasses, subclasses
+# of str/int/dict/list. A caller that gets ``JSONEncodeError`` converts the value itself.
+PLAIN_ONLY = (
+    orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
@@ -45,7 +45,7 @@ def canonical_json_if_plain(value: Any) -> str | None:
     builtin type, text with an unpaired surrogate), which the caller converts first. One orjson
     call, where converting first walks every value in Python."""
     try:
-        return orjson.dumps(value, option=_PLAIN_ONLY).decode()
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | PLAIN_ONLY).decode()
     except orjson.JSONEncodeError:
         return None
 

@@ -6,13 +6,7 @@ from typing import Any
 import orjson
 from rest_framework.renderers import JSONRenderer
 
-# Dates, dataclasses and subclasses of str/int/dict/list are left to DRF's encoder, which
-# writes them its own way (a UTC time ending in Z, a lazy translation as its text).
-_PLAIN_ONLY = (
-    orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
+from apps.core.jsontext import PLAIN_ONLY
 
 
 class FastJSONRenderer(JSONRenderer):
@@ -32,7 +26,8 @@ class FastJSONRenderer(JSONRenderer):
         indent = self.get_indent(accepted_media_type or "", renderer_context or {})
         if data is not None and indent is None:
             try:
-                text = orjson.dumps(data, option=_PLAIN_ONLY)
+                # Dates, dataclasses, subclasses: to DRF's encoder (a UTC time ending in Z, ...).
+                text = orjson.dumps(data, option=PLAIN_ONLY)
             except orjson.JSONEncodeError:
                 pass
             else:
