@@ -62,14 +62,14 @@ def json_text(value: Any) -> str:
 
 
 # orjson reads an integer beyond 64 bits as a float; the standard library keeps it exact.
-_LONG_NUMBER = re.compile(r"\d{20}")
+LONG_NUMBER = re.compile(r"\d{20}")
 
 
 def parse_json(text: str) -> Any:
     """JSON text as Python values, as ``json.loads`` reads it: by orjson (~2x faster on an
     engine's answer), or by the standard library when the text holds a run of 20 digits (maybe
     an integer orjson would round) or is something orjson refuses."""
-    if _LONG_NUMBER.search(text) is None:
+    if LONG_NUMBER.search(text) is None:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -100,6 +100,7 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
     ("body", "code"),
     [
         (b"{not json", "malformed_request"),
+        (b'{"subject":{"type":"user","id":"a"},"context":{"n":NaN}}', "malformed_request"),
         ([1, 2], "invalid_request"),
         (
             {
@@ -123,6 +124,7 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
     ],
     ids=[
         "not-json",
+        "nan-is-not-json",
         "not-an-object",
         "missing-subject-id",
         "unpaired-surrogate-in-subject",

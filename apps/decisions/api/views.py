@@ -15,12 +15,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.parsers import FastJSONParser
 from apps.core.api.renderers import FastJSONRenderer
 from apps.core.api.schema import error_responses
 from apps.core.errors import ValidationFailed
@@ -59,6 +61,7 @@ class _DecisionApi(APIView):
     authentication_classes = [BearerCredentialAuthentication]
     permission_classes = [HasScope]
     renderer_classes = [FastJSONRenderer]  # a batch answer is 100 objects: 0.02 ms, not 0.22
+    parser_classes = [FastJSONParser, FormParser, MultiPartParser]  # DRF's, JSON read faster
     required_scope = ServiceCredential.Scope.EVALUATE
 
     @staticmethod
