@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -792,6 +793,44 @@ def time_visibility(
     return out
 
 
+def churn(stop: threading.Event, interval: float, made: list[int]) -> None:
+    """Until ``stop``: every ``interval`` s one change that decisions must see, alternately a
+    grant created (a random person, a random dataset) and that grant revoked, committed through
+    the ORM as the access workflow does. Counts them in ``made[0]``."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from apps.access.models import Grant
+    from apps.catalog.models import Dataset
+
+    rng = random.Random(11)
+    users = list(get_user_model().objects.values_list("pk", flat=True))
+    datasets = list(Dataset.objects.filter(removed_at__isnull=True).values_list("pk", flat=True))
+    grant: Grant | None = None
+    due = time.monotonic()
+    try:
+        while not stop.is_set():
+            now = timezone.now()
+            if grant is None:
+                grant = Grant.objects.create(
+                    user_id=rng.choice(users),
+                    dataset_id=rng.choice(datasets),
+                    access="read",
+                    purpose="bench churn",
+                    starts_at=now,
+                    expires_at=now + timedelta(hours=1),
+                )
+            else:
+                Grant.objects.filter(pk=grant.pk).update(revoked_at=now)
+                grant = None
+            made[0] += 1
+            due += interval
+            stop.wait(max(0.0, due - time.monotonic()))
+    finally:
+        connection.close()
+
+
 def decision_mix(bodies: list[dict[str, Any]]) -> str:
     """Decide the bodies in-process once and summarise (and check none failed closed)."""
     from apps.decisions.services import decision_evaluate_many
@@ -1007,6 +1046,22 @@ def bench_server(
             f"  audit entries written during the timed decision runs: {recorded:,}"
             f" (2xx answers counted by wrk: {answered:,})"
         )
+        for every_ms in args.churn_ms:
+            stop, made = threading.Event(), [0]
+            changer = threading.Thread(target=churn, args=(stop, every_ms / 1000, made))
+            changer.start()
+            try:
+                r = wrk("decision, catalog changing", EVALUATION, args.duration)
+            finally:
+                stop.set()
+                changer.join()
+            print(
+                f"  decisions while a grant is created or revoked every {every_ms:g} ms"
+                f" ({made[0]} changes): {r.rps:.0f} req/s   p50 {r.p50_ms:.2f} ms"
+                f"   p99 {r.p99_ms:.2f} ms   (CPU per request: gunicorn"
+                f" {r.cpu_ms['gunicorn']:.2f} ms, postgres {r.cpu_ms['postgres']:.2f} ms)"
+                + (f", {r.non_2xx} non-2xx" if r.non_2xx else "")
+            )
         if args.visibility_trials:
             load = subprocess.Popen(  # noqa: S603 - wrk from PATH, arguments from our options
                 wrk_command(
@@ -1077,6 +1132,14 @@ def main() -> int:
         type=int,
         default=3,
         help="grants created and revoked under load to time change visibility (0: none)",
+    )
+    parser.add_argument(
+        "--churn-ms",
+        type=float,
+        nargs="*",
+        default=[1000.0],
+        help="after the rounds, one decision run per value while a grant is created or revoked"
+        " every that many ms (each change makes every serving thread load the snapshot again)",
     )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--batch-calls", type=int, default=200)
