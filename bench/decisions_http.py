@@ -478,7 +478,7 @@ def time_builds(runs: int) -> list[str]:
         f"  [{verdict(bundle_med)} <= {BUILD_GOAL_S:.0f} s]",
         f"snapshot rebuild + bundle build (a bundle poll after a change):"
         f" best {both_best:.2f} s, median {both_med:.2f} s",
-        f"compiled engine load (per serving thread, per snapshot refresh):"
+        f"compiled engine load (per serving thread, when it loads the whole snapshot):"
         f" best {engine_best:.2f} s, median {engine_med:.2f} s",
         f"a grant created, patched into the process's build (current_build: the change read,"
         f" patched and serialized for the engines): best {min(patches):.3f} s,"

@@ -60,13 +60,52 @@ class Build:
     version: int
     active: ActivePolicy
     snapshot: dict[str, Any]
-    data_json: str  # {"steward": {"snapshot", "packages"}}, serialized once for every engine
     marker: str
     incremental: bool = False  # patched from the previous build (see ``changes.Pending``)
-    # Each small snapshot section's JSON, and each entry's of the big ones, so a patch
-    # serializes again only what it replaced.
-    sections_json: dict[str, str] = field(default_factory=dict)
-    entries_json: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The build whose data the engines hold (None: this one), and the keys of each section that
+    # changed since it: a request reading one of them carries those entries (``request_view``).
+    base: "Build | None" = None
+    changed: dict[str, frozenset[str]] = field(default_factory=dict)
+    built_at: float = field(default_factory=time.monotonic)
+    # The JSON texts, written when first needed (an engine loads this build) from ``reference``
+    # (a written build this one was patched from), then kept: see ``_texts``.
+    texts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def engine_build(self) -> "Build":
+        return self.base or self
+
+    @property
+    def data_json(self) -> str:
+        """{"steward": {"snapshot", "packages", "embedded"}}, what every engine loads."""
+        return str(self._texts()["data"])
+
+    @property
+    def sections_json(self) -> dict[str, str]:
+        """Each small snapshot section's JSON (a patch writes again only what it replaced)."""
+        return dict(self._texts()["sections"])
+
+    @property
+    def entries_json(self) -> dict[str, dict[str, str]]:
+        """Each entry's JSON of the big sections."""
+        return dict(self._texts()["entries"])
+
+    def _texts(self) -> dict[str, Any]:
+        with self.lock:
+            if "data" not in self.texts:
+                reference = self.texts.pop("reference", None)
+                sections, entries = _serialized(self.snapshot, reference)
+                body = ",".join(f"{json_text(key)}:{text}" for key, text in sections.items())
+                packages = json_text(self.active.data)
+                # "embedded": the governance policy may take entries with a request (_DELTA).
+                self.texts["data"] = (
+                    f'{{"steward":{{"snapshot":{{{body}}},"packages":{packages},'
+                    '"embedded":{"input_delta":true}}}'
+                )
+                self.texts["sections"] = {k: t for k, t in sections.items() if k not in entries}
+                self.texts["entries"] = entries
+            return self.texts
 
 
 class _Shared:
@@ -179,18 +218,96 @@ def _rebuilt(previous: Build | None) -> Build:
             _version["n"] += 1
             version = _version["n"]
         snapshot["version"] = version
-        sections, entries = _serialized(snapshot, previous if incremental else None)
-        body = ",".join(f"{json_text(key)}:{text}" for key, text in sections.items())
-        packages = json_text(active.data)
-        data_json = f'{{"steward":{{"snapshot":{{{body}}},"packages":{packages}}}}}'
-        small = {k: text for k, text in sections.items() if k not in entries}  # big: by entry
-        build = Build(version, active, snapshot, data_json, marker, incremental, small, entries)
+        base, changed = _engine_base(previous, snapshot) if incremental and previous else (None, {})
+        build = Build(version, active, snapshot, marker, incremental, base, changed)
+        if incremental and previous:
+            # Texts are written from the last written build (the engines' copy) when needed.
+            build.texts["reference"] = previous.engine_build
+        if base is None:
+            build.data_json  # noqa: B018 - the engines load it next: written now, GC still off
         if not incremental:
             gc.freeze()
         return build
     finally:
         if collecting:
             gc.enable()
+
+
+# Loading a snapshot into an engine takes ~0.3-0.6 s at 10k datasets / 100k grants, and regorus
+# holds the GIL meanwhile: the whole process stalls. With one after every change, a grant a
+# second left the API answering 13 requests a second (bench/decisions_http.py --churn-ms 1000).
+# So after a patch the engines keep the data they hold (the build's ``base``), and a request that
+# reads an entry changed since carries the entries it reads as they are now (``input.delta``,
+# see policies/governance/governance.rego). They load the whole snapshot again after a full
+# rebuild, when a section other than these changed, when more than DECISION_DELTA_MAX_KEYS
+# keys changed, or when the base is DECISION_ENGINE_RELOAD_SECONDS old.
+_DELTA = ("principals", "bindings", "datasets", "grants")
+_MISSING = object()
+
+
+def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> frozenset[str]:
+    if old is new:
+        return frozenset()
+    return frozenset(
+        key
+        for key in old.keys() | new.keys()
+        if (a := old.get(key, _MISSING)) is not (b := new.get(key, _MISSING)) and a != b
+    )
+
+
+def _engine_base(
+    previous: Build, snapshot: dict[str, Any]
+) -> tuple[Build | None, dict[str, frozenset[str]]]:
+    """For a patch of ``previous``: the build whose data the engines keep, and what changed
+    since it; ``(None, {})`` when they must load this one."""
+    base = previous.engine_build
+    if time.monotonic() - base.built_at > settings.DECISION_ENGINE_RELOAD_SECONDS:
+        return None, {}
+    before = previous.snapshot
+    if any(before.get(k) != v for k, v in snapshot.items() if k not in _DELTA and k != "version"):
+        return None, {}
+    changed = {
+        section: previous.changed.get(section, frozenset())
+        | _changed_keys(before.get(section, {}), snapshot.get(section, {}))
+        for section in _DELTA
+    }
+    if sum(len(keys) for keys in changed.values()) > settings.DECISION_DELTA_MAX_KEYS:
+        return None, {}
+    return base, changed
+
+
+def request_view(
+    snapshot: dict[str, Any], changed: dict[str, frozenset[str]], policy_input: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The entries the governance policy reads for this request, as they are in ``snapshot``,
+    if one of them is among the keys ``changed`` since the engine's data (``None``: the
+    engine's data is current for it). Absent keys are entries that do not exist."""
+    if not changed:
+        return None
+    subject, resource = policy_input["subject"], policy_input["resource"]
+    principal_id = f"{subject['type']}:{subject['id']}"
+    resource_id = resource["id"]
+    principal = snapshot["principals"].get(principal_id)
+    groups = principal.get("groups") if isinstance(principal, dict) else None
+    identities = [principal_id, *(groups if isinstance(groups, list) else [])]
+    if not (
+        principal_id in changed["principals"]
+        or resource_id in changed["datasets"]
+        or any(i in changed["grants"] or i in changed["bindings"] for i in identities)
+    ):
+        return None
+    dataset = snapshot["datasets"].get(resource_id)
+    bindings, grants = snapshot["bindings"], snapshot["grants"]
+    return {
+        "principals": {} if principal is None else {principal_id: principal},
+        "datasets": {} if dataset is None else {resource_id: dataset},
+        "bindings": {i: bindings[i] for i in identities if i in bindings},
+        "grants": {
+            i: {resource_id: grants[i][resource_id]}
+            for i in identities
+            if resource_id in grants.get(i, {})
+        },
+    }
 
 
 # The big sections (most of the 17 MB at 10k datasets / 100k grants), kept as JSON per entry:
@@ -259,10 +376,16 @@ def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, An
     return patched
 
 
-def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str]]:
-    """This thread's engine, the policy revision, snapshot version and resource type -> query
-    map. The engine is reloaded (regorus engines belong to the thread that made them) when the
-    process's build changes.
+def _engine(
+    current: bool = False,
+) -> tuple[
+    RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str], Build | None
+]:
+    """This thread's engine, the policy revision, snapshot version, resource type -> query map
+    and the build (None with OPA). The engine is reloaded (regorus engines belong to the thread
+    that made them) when it holds neither the build's data nor its base's (see ``_DELTA``), or
+    with ``current`` (policy packages, which read the snapshot as it is in the engine) when it
+    does not hold the build's own.
 
     With ``DECISION_ENGINE=opa`` it is the process's client for the OPA server at ``OPA_URL``,
     which holds the policies and snapshot itself (from our bundle) and reports the revision
@@ -276,19 +399,21 @@ def _engine() -> tuple[RegorusEngine | CompiledRegorusEngine | OpaEngine, str, i
             generation = _version["generation"]
             _state.queries = package_queries()
             _state.checked_at, _state.generation = time.monotonic(), generation
-        return engine, "", 0, _state.queries
+        return engine, "", 0, _state.queries, None
     build = current_build()
-    if _state.engine is None or _state.version != build.version:
-        active = build.active
+    held = (build.version,) if current else (build.version, build.engine_build.version)
+    if _state.engine is None or _state.version not in held:
+        load = build if current else build.engine_build
+        active = load.active
         if settings.DECISION_ENGINE == "interpreter":
             serving = {p: t for p, t in active.files.items() if not p.endswith("_test.rego")}
-            _state.engine = RegorusEngine(serving, data_json=build.data_json)
+            _state.engine = RegorusEngine(serving, data_json=load.data_json)
         else:
             _state.engine = CompiledRegorusEngine(
-                active.files, entry_points=active.entry_points, data_json=build.data_json
+                active.files, entry_points=active.entry_points, data_json=load.data_json
             )
-        _state.version = build.version
-    return _state.engine, build.active.revision, build.version, build.active.queries
+        _state.version = load.version
+    return _state.engine, build.active.revision, build.version, build.active.queries, build
 
 
 _checked: dict[str, str | None] = {}
@@ -448,13 +573,23 @@ def _unrecorded(decision: Decision) -> Decision:
     )
 
 
-def _engine_or(engine: Any) -> tuple[Any, str, int, dict[str, str]]:
+def _engine_or(
+    engine: Any, inputs: list[dict[str, Any]]
+) -> tuple[Any, str, int, dict[str, str], Build | None]:
     if engine is not None:
-        return engine, "", 0, {}
+        return engine, "", 0, {}, None
     try:
-        return _engine()
+        found = _engine()
+        build, queries = found[4], found[3]
+        if (
+            build is not None
+            and build.changed
+            and any(i["resource"]["type"] in queries for i in inputs)
+        ):
+            return _engine(current=True)  # a policy package reads the engine's data as it is
+        return found
     except EngineError:
-        return None, "", 0, {}
+        return None, "", 0, {}, None
 
 
 def decision_evaluate(*, caller: Any, request: dict[str, Any], engine: Any = None) -> Decision:
@@ -502,7 +637,7 @@ def decision_evaluate_many(
             raise ValidationFailed(
                 f"evaluations[{index}]: {exc.message}", code=exc.code, extra={"fields": fields}
             ) from exc
-    engine, revision, version, queries = _engine_or(engine)
+    engine, revision, version, queries, build = _engine_or(engine, inputs)
     decisions: list[Decision] = []
     for policy_input, input_json, decision_id in zip(
         inputs, texts, decision_ids(len(inputs)), strict=True
@@ -511,8 +646,14 @@ def decision_evaluate_many(
             decision = Decision(False, ["engine_error"], decision_id=decision_id)
         else:
             query = queries.get(policy_input["resource"]["type"], DECISION_QUERY)
+            engine_json = input_json  # the audit entry digests the request's own text
+            view = (
+                None if build is None else request_view(build.snapshot, build.changed, policy_input)
+            )
+            if view is not None:
+                engine_json = f'{input_json[:-1]},"delta":{json_text(view)}}}'
             decision = _decide(
-                engine, policy_input, input_json, revision, version, query, decision_id
+                engine, policy_input, engine_json, revision, version, query, decision_id
             )
         decisions.append(decision)
         if (semantic == "deny_on_first_deny" and not decision.allow) or (

@@ -202,3 +202,26 @@ test_a_role_on_another_source_does_not_admit if {
 	not d.allow
 	d.reasons == ["no_access"]
 }
+
+# Entries changed since the engine loaded its snapshot, given with the request.
+revoked_for_tom := object.union(req("tom", "read", "crm.public.customers", {}), {"delta": {
+	"principals": {"user:tom": snapshot.principals["user:tom"]},
+	"datasets": {"crm.public.customers": snapshot.datasets["crm.public.customers"]},
+	"bindings": {},
+	"grants": {},
+}})
+
+test_entries_given_with_the_request_are_read_where_the_data_allows_it if {
+	decide(req("tom", "read", "crm.public.customers", {})).allow
+	d := governance.decision with input as revoked_for_tom
+		with data.steward.snapshot as snapshot
+		with data.steward.embedded.input_delta as true
+	not d.allow
+	d.reasons == ["clearance_insufficient"]
+}
+
+test_entries_given_with_the_request_are_ignored_otherwise if {
+	d := decide(revoked_for_tom)
+	d.allow
+	d.reasons == ["grant"]
+}

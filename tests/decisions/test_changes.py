@@ -349,3 +349,55 @@ def test_a_build_leaves_the_collector_off_when_it_was_off(leads):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_after_a_patch_engines_keep_their_data_and_requests_carry_the_change(
+    leads, viewer, owner, settings
+):
+    """Loading the snapshot stalls a process, so a patch does not make engines load it again:
+    a request that reads a changed entry carries it, and the answer is the change's."""
+    from apps.access.models import Grant
+    from apps.decisions import services
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    assert _read("vera") is False
+    engine, base = services._state.engine, current_build()
+    grant = _hour_long_read_grant(viewer, leads)
+    patched = current_build()
+    assert patched.base is base
+    assert patched.changed["grants"] == {"user:vera"}
+    assert _read("vera") is True
+    assert _read("olivia") is True  # unchanged entries: from the engine's data
+    Grant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
+    assert _read("vera") is False
+    assert services._state.engine is engine  # the same engine, its data never reloaded
+    assert current_build().base is base
+
+
+def test_engines_load_the_snapshot_again_when_their_data_is_old_or_a_full_build_ran(
+    leads, viewer, settings
+):
+    from apps.decisions import services
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    assert _read("vera") is False
+    engine = services._state.engine
+    settings.DECISION_ENGINE_RELOAD_SECONDS = 0
+    _hour_long_read_grant(viewer, leads)
+    assert _read("vera") is True
+    assert current_build().base is None
+    assert services._state.engine is not engine  # loaded again, with the grant in its data
+    assert services._state.version == current_build().version
+
+
+def test_too_many_changes_make_engines_load_the_snapshot_again(leads, viewer, owner, settings):
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    settings.DECISION_DELTA_MAX_KEYS = 1
+    current_build()
+    _hour_long_read_grant(viewer, leads)
+    assert current_build().base is not None  # one key changed: within the limit
+    _hour_long_read_grant(owner, leads)
+    reset = current_build()
+    assert reset.base is None  # two: the engines load this build...
+    assert _served(reset) == reset.snapshot  # ...written from the texts of the one they had
+    assert _read("vera") is True

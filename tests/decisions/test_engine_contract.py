@@ -6,6 +6,7 @@ bundle (built by ``bundle_build`` from the same policies and snapshot). The snap
 fixed (with grants, which the catalog does not produce yet) so expiry can be tested.
 """
 
+import copy
 import datetime as dt
 
 import pytest
@@ -15,13 +16,14 @@ from apps.decisions.bundles import bundle_build
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.engines.opa import OpaEngine
 from apps.decisions.policies import policy_files
+from apps.decisions.services import _changed_keys, request_view
 from tests.opa_server import OpaTestServer
 
 NS = 1_000_000_000
 NOW = "2026-11-22T10:00:00Z"
 NOW_NS = int(dt.datetime(2026, 11, 22, 10, tzinfo=dt.UTC).timestamp()) * NS
 
-SNAPSHOT = {
+SNAPSHOT: dict = {
     "levels": {"public": 0, "internal": 1, "confidential": 2, "restricted": 3},
     "default_clearance": "internal",
     "principals": {
@@ -182,3 +184,108 @@ def test_an_undefined_document_is_none_as_on_the_interpreter(opa_server):
     # (test_policies.py checks the interpreter; the compiled program answers its entry points only)
     engine = OpaEngine(opa_server.url, timeout=5.0)
     assert engine.evaluate("data.steward.nothing_here", _request("olivia")) is None
+
+
+# --- entries changed since the engine loaded its data (services.request_view) ---------------
+
+
+def _grant(access="read", expires=NOW_NS + 3600 * NS, **extra):
+    return {"access": access, "expires_at_ns": expires, **extra}
+
+
+def _change(edit):
+    """SNAPSHOT after ``edit`` (which changes a deep copy in place)."""
+    changed = copy.deepcopy(SNAPSHOT)
+    edit(changed)
+    return changed
+
+
+CHANGES = {
+    "grant-created": lambda s: s["grants"].update(
+        {"user:stan": {"crm.public.contacts": {"g9": _grant()}}}
+    ),
+    "grant-revoked": lambda s: s["grants"].pop("user:gina"),
+    "grant-columns-changed": lambda s: s["grants"]["user:cole"]["crm.public.contacts"]["g3"].update(
+        columns=["email", "note"]
+    ),
+    "grant-to-a-group": lambda s: s["grants"].update(
+        {"group:analysts": {"crm.public.contacts": {"g8": _grant("export")}}}
+    ),
+    "dataset-removed": lambda s: s["datasets"].pop("crm.public.contacts"),
+    "dataset-reclassified": lambda s: s["datasets"]["crm.public.contacts"].update(
+        sensitivity="restricted", viewers={}
+    ),
+    "owner-changed": lambda s: s["datasets"]["crm.public.contacts"].update(
+        owners={"user:stan": "owner"}
+    ),
+    "principal-removed": lambda s: s["principals"].pop("user:olivia"),
+    "principal-added-with-a-grant": lambda s: (
+        s["principals"].update({"user:newbie": {"groups": [], "roles": []}}),
+        s["grants"].update({"user:newbie": {"crm.public.contacts": {"g7": _grant()}}}),
+    ),
+    "clearance-raised": lambda s: s["principals"]["user:vera"].update(clearance="restricted"),
+    "clearance-dropped": lambda s: s["principals"]["user:vera"].pop("clearance"),
+    "joined-a-group": lambda s: s["principals"]["user:stan"].update(groups=["group:hr"]),
+    "binding-added": lambda s: s["bindings"].update({"user:stan": {"*": ["data.read"]}}),
+    "binding-removed": lambda s: s["bindings"].pop("user:rita"),
+    "made-admin": lambda s: s["principals"]["user:gina"].update(roles=["admin"]),
+}
+
+# Every request of the contract, and some that the changes above are about.
+VIEW_REQUESTS = [policy_input for policy_input, _ in CASES.values()] + [
+    _request(who, action, fqn, purpose="payroll")
+    for who in ("stan", "newbie", "gina", "noor", "rita")
+    for action in ("read", "export")
+    for fqn in ("crm.public.contacts", "hr.public.salaries")
+]
+
+
+def _embedded(kind, snapshot, input_delta):
+    data = {"steward": {"snapshot": snapshot}}
+    if input_delta:
+        data["steward"]["embedded"] = {"input_delta": True}
+    if kind == "interpreter":
+        serving = {p: t for p, t in policy_files().items() if not p.endswith("_test.rego")}
+        return RegorusEngine(serving, data)
+    return CompiledRegorusEngine(policy_files(), data)
+
+
+@pytest.mark.parametrize("kind", ["interpreter", "compiled"])
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_an_engine_given_the_changed_entries_decides_as_one_loaded_with_the_change(kind, change):
+    """The engine holds SNAPSHOT; the service gives each request the entries it reads that
+    changed since (``request_view``): every decision is that of an engine holding the new
+    snapshot, and a request reading nothing that changed gets no entries."""
+    now = _change(change)
+    changed = {
+        s: _changed_keys(SNAPSHOT[s], now[s])
+        for s in ("principals", "bindings", "datasets", "grants")
+    }
+    before = _embedded(kind, SNAPSHOT, input_delta=True)
+    after = _embedded(kind, now, input_delta=False)
+    affected = 0
+    for policy_input in VIEW_REQUESTS:
+        view = request_view(now, changed, policy_input)
+        expected = after.evaluate(QUERY, policy_input)
+        if view is None:
+            assert before.evaluate(QUERY, policy_input) == expected, policy_input
+            continue
+        affected += 1
+        assert before.evaluate(QUERY, {**policy_input, "delta": view}) == expected, policy_input
+    assert affected > 0
+
+
+FORGED = {
+    **_request("stan"),
+    "delta": {
+        "principals": {"user:stan": {"groups": [], "roles": ["admin"]}},
+        "datasets": {"crm.public.contacts": SNAPSHOT["datasets"]["crm.public.contacts"]},
+        "bindings": {},
+        "grants": {"user:stan": {"crm.public.contacts": {"x": _grant("export")}}},
+    },
+}
+
+
+def test_entries_in_a_request_are_ignored_unless_the_engines_data_allows_them(engine):
+    """A bundle (OPA) and engine data without the flag never take a caller's entries."""
+    assert engine.evaluate(QUERY, FORGED) == _decision(False, ["no_access"])
