@@ -120,7 +120,9 @@ class _Shared:
 
 class _State(threading.local):
     engine: RegorusEngine | CompiledRegorusEngine | None = None
-    version: int = 0
+    version: int = 0  # the build whose data the engine holds
+    base: int = 0  # and that build's base: it is behind any later build of that base only in
+    # the keys that build says changed, so it serves those builds with their entries too
     # DECISION_ENGINE=opa only: the resource type -> query map, refreshed like a build.
     queries: dict[str, str] = {}  # replaced whole, never mutated
     checked_at: float = 0.0
@@ -383,9 +385,9 @@ def _engine(
 ]:
     """This thread's engine, the policy revision, snapshot version, resource type -> query map
     and the build (None with OPA). The engine is reloaded (regorus engines belong to the thread
-    that made them) when it holds neither the build's data nor its base's (see ``_DELTA``), or
-    with ``current`` (policy packages, which read the snapshot as it is in the engine) when it
-    does not hold the build's own.
+    that made them) when it holds neither the build's base nor a later build of that base (see
+    ``_DELTA``), or, with ``current`` (for policy packages, which read the snapshot as it is in
+    the engine), when it does not hold the build itself.
 
     With ``DECISION_ENGINE=opa`` it is the process's client for the OPA server at ``OPA_URL``,
     which holds the policies and snapshot itself (from our bundle) and reports the revision
@@ -401,8 +403,11 @@ def _engine(
             _state.checked_at, _state.generation = time.monotonic(), generation
         return engine, "", 0, _state.queries, None
     build = current_build()
-    held = (build.version,) if current else (build.version, build.engine_build.version)
-    if _state.engine is None or _state.version not in held:
+    if current:
+        held = _state.version == build.version
+    else:
+        held = _state.base == build.engine_build.version and _state.version <= build.version
+    if _state.engine is None or not held:
         load = build if current else build.engine_build
         active = load.active
         if settings.DECISION_ENGINE == "interpreter":
@@ -412,7 +417,7 @@ def _engine(
             _state.engine = CompiledRegorusEngine(
                 active.files, entry_points=active.entry_points, data_json=load.data_json
             )
-        _state.version = load.version
+        _state.version, _state.base = load.version, load.engine_build.version
     return _state.engine, build.active.revision, build.version, build.active.queries, build
 
 

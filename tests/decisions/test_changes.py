@@ -401,3 +401,28 @@ def test_too_many_changes_make_engines_load_the_snapshot_again(leads, viewer, ow
     assert reset.base is None  # two: the engines load this build...
     assert _served(reset) == reset.snapshot  # ...written from the texts of the one they had
     assert _read("vera") is True
+
+
+def test_a_package_decision_loads_the_current_snapshot_which_then_serves_governance_too(
+    leads, viewer, admin, settings
+):
+    """Policy packages read the snapshot as loaded, so after a change their decision loads the
+    current build; governance decisions keep using that engine (a later build of the same base)
+    rather than going back to the base."""
+    from apps.access.models import Grant
+    from apps.decisions import services
+    from tests.decisions.test_packages import _invoice, _load
+
+    _load(admin)
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    assert _read("vera") is False
+    _hour_long_read_grant(viewer, leads)
+    patched = current_build()
+    assert patched.base is not None
+    assert decision_evaluate(caller="svc", request=_invoice("carla")).allow is True
+    engine = services._state.engine
+    assert services._state.version == patched.version
+    Grant.objects.filter(user=viewer).update(revoked_at=timezone.now())
+    assert current_build().base is patched.base  # a later build of the same base
+    assert _read("vera") is False
+    assert services._state.engine is engine
