@@ -11,6 +11,7 @@ import datetime as dt
 import gc
 import hashlib
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class Build:
     base: "Build | None" = None
     changed: dict[str, frozenset[str]] = field(default_factory=dict)
     built_at: float = field(default_factory=time.monotonic)
+    # Scales DECISION_ENGINE_RELOAD_SECONDS for this build as a base: processes started together
+    # would otherwise all load the snapshot again at the same moment, each stalling for it.
+    spread: float = field(default_factory=lambda: random.uniform(0.75, 1.25))  # noqa: S311
     # The JSON texts, written when first needed (an engine loads this build) from ``reference``
     # (a written build this one was patched from), then kept: see ``_texts``.
     texts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -242,7 +246,8 @@ def _rebuilt(previous: Build | None) -> Build:
 # reads an entry changed since carries the entries it reads as they are now (``input.delta``,
 # see policies/governance/governance.rego). They load the whole snapshot again after a full
 # rebuild, when a section other than these changed, when more than DECISION_DELTA_MAX_KEYS
-# keys changed, or when the base is DECISION_ENGINE_RELOAD_SECONDS old.
+# keys changed, or when the base is DECISION_ENGINE_RELOAD_SECONDS old (give or take 25%, at
+# random per process, so that a server's processes do not all stall at once).
 _DELTA = ("principals", "bindings", "datasets", "grants")
 _MISSING = object()
 
@@ -263,7 +268,7 @@ def _engine_base(
     """For a patch of ``previous``: the build whose data the engines keep, and what changed
     since it; ``(None, {})`` when they must load this one."""
     base = previous.engine_build
-    if time.monotonic() - base.built_at > settings.DECISION_ENGINE_RELOAD_SECONDS:
+    if time.monotonic() - base.built_at > settings.DECISION_ENGINE_RELOAD_SECONDS * base.spread:
         return None, {}
     before = previous.snapshot
     if any(before.get(k) != v for k, v in snapshot.items() if k not in _DELTA and k != "version"):
