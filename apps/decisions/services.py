@@ -7,6 +7,8 @@ Anything that keeps the engine from giving a well-formed answer is a deny with a
 a decision that cannot be recorded is returned as a deny (``audit_unavailable``).
 """
 
+import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
@@ -245,9 +247,9 @@ def _rebuilt(previous: Build | None) -> Build:
 # So after a patch the engines keep the data they hold (the build's ``base``), and a request that
 # reads an entry changed since carries the entries it reads as they are now (``input.delta``,
 # see policies/governance/governance.rego). They load the whole snapshot again after a full
-# rebuild, when a section other than these changed, when more than DECISION_DELTA_MAX_KEYS
-# keys changed, or when the base is DECISION_ENGINE_RELOAD_SECONDS old (give or take 25%, at
-# random per process, so that a server's processes do not all stall at once).
+# rebuild, when a section other than these changed, and after a response once more than
+# DECISION_DELTA_MAX_KEYS keys changed or the base is DECISION_ENGINE_RELOAD_SECONDS old (give
+# or take 25%, at random per process, so that a server's processes do not all stall at once).
 _DELTA = ("principals", "bindings", "datasets", "grants")
 _MISSING = object()
 
@@ -268,8 +270,6 @@ def _engine_base(
     """For a patch of ``previous``: the build whose data the engines keep, and what changed
     since it; ``(None, {})`` when they must load this one."""
     base = previous.engine_build
-    if time.monotonic() - base.built_at > settings.DECISION_ENGINE_RELOAD_SECONDS * base.spread:
-        return None, {}
     before = previous.snapshot
     if any(before.get(k) != v for k, v in snapshot.items() if k not in _DELTA and k != "version"):
         return None, {}
@@ -278,9 +278,58 @@ def _engine_base(
         | _changed_keys(before.get(section, {}), snapshot.get(section, {}))
         for section in _DELTA
     }
-    if sum(len(keys) for keys in changed.values()) > settings.DECISION_DELTA_MAX_KEYS:
+    if _due(base, changed, slack=_PATCH_SLACK):
         return None, {}
     return base, changed
+
+
+# A reload falls due at the limits below, and is done after a response (``reload_if_due``); a
+# patch forces it only past this many times the limits (a process where no request finishes).
+_PATCH_SLACK = 4.0
+
+
+def _due(base: Build, changed: dict[str, frozenset[str]], slack: float = 1.0) -> bool:
+    """Whether engines should load the whole snapshot rather than keep ``base``."""
+    limit = settings.DECISION_ENGINE_RELOAD_SECONDS * base.spread * slack
+    return (
+        time.monotonic() - base.built_at > limit
+        or sum(len(keys) for keys in changed.values()) > settings.DECISION_DELTA_MAX_KEYS * slack
+    )
+
+
+def reload_if_due(**_: Any) -> None:
+    """After a response (``request_finished``): when this process's engines are due to load the
+    whole snapshot, the current build becomes their base and this thread's engine loads it now,
+    so no request waits for it (with sync workers, the next requests go to other workers
+    meanwhile; a gthread process's other threads still wait for the GIL, and load it on their
+    next decision)."""
+    if settings.DECISION_ENGINE == "opa":
+        return
+    build = _shared.build
+    if build is None or build.base is None or not _due(build.base, build.changed):
+        return
+    if not _shared.lock.acquire(blocking=False):
+        return  # another thread is building
+    try:
+        if _shared.build is not build:
+            return
+        texts = dict(build.texts) if "data" in build.texts else {"reference": build.base}
+        rebased = dataclasses.replace(
+            build,
+            base=None,
+            changed={},
+            built_at=time.monotonic(),
+            spread=random.uniform(0.75, 1.25),  # noqa: S311 - spreading load, not a secret
+            texts=texts,
+            lock=threading.Lock(),
+        )
+        rebased.data_json  # noqa: B018 - written before it is published
+        _shared.build = rebased
+    finally:
+        _shared.lock.release()
+    if _state.engine is not None:  # a thread that decides (not one that only serves bundles)
+        with contextlib.suppress(EngineError):  # the next decision fails closed, as it would
+            _engine()
 
 
 def request_view(
