@@ -278,22 +278,28 @@ def _engine_base(
         | _changed_keys(before.get(section, {}), snapshot.get(section, {}))
         for section in _DELTA
     }
-    if _due(base, changed, slack=_PATCH_SLACK):
+    if _changed_count(changed) > settings.DECISION_DELTA_MAX_KEYS * _PATCH_SLACK:
         return None, {}
     return base, changed
 
 
-# A reload falls due at the limits below, and is done after a response (``reload_if_due``); a
-# patch forces it only past this many times the limits (a process where no request finishes).
-_PATCH_SLACK = 4.0
+# A reload falls due at the limits below and is done after a response (``reload_if_due``). A
+# patch forces it only past this many times the key limit (a process where no request
+# finishes), never for age: a base is as exact when old, and the first change after a quiet
+# hour would make every process load at once, in the request that brought it.
+_PATCH_SLACK = 4
 
 
-def _due(base: Build, changed: dict[str, frozenset[str]], slack: float = 1.0) -> bool:
+def _changed_count(changed: dict[str, frozenset[str]]) -> int:
+    return sum(len(keys) for keys in changed.values())
+
+
+def _due(base: Build, changed: dict[str, frozenset[str]]) -> bool:
     """Whether engines should load the whole snapshot rather than keep ``base``."""
-    limit = settings.DECISION_ENGINE_RELOAD_SECONDS * base.spread * slack
+    limit = settings.DECISION_ENGINE_RELOAD_SECONDS * base.spread
     return (
         time.monotonic() - base.built_at > limit
-        or sum(len(keys) for keys in changed.values()) > settings.DECISION_DELTA_MAX_KEYS * slack
+        or _changed_count(changed) > settings.DECISION_DELTA_MAX_KEYS
     )
 
 

@@ -420,19 +420,24 @@ def test_too_many_changes_make_engines_load_the_snapshot_again(leads, viewer, ow
     assert _read("vera") is True
 
 
-def test_a_patch_makes_engines_load_the_snapshot_far_past_the_limits(leads, viewer, settings):
+def test_a_patch_makes_engines_load_the_snapshot_far_past_the_key_limit(
+    leads, viewer, owner, settings
+):
     """Where no request finishes to do it (a worker process deciding), a patch does, at four
-    times the limits."""
+    times the key limit; never for age alone."""
     from apps.decisions import services
 
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    settings.DECISION_ENGINE_RELOAD_SECONDS = 0
     assert _read("vera") is False
     engine = services._state.engine
-    settings.DECISION_ENGINE_RELOAD_SECONDS = 0
     _hour_long_read_grant(viewer, leads)
+    assert current_build().base is not None  # old, but a patch does not load for that
+    settings.DECISION_DELTA_MAX_KEYS = 0
+    _hour_long_read_grant(owner, leads)
     assert _read("vera") is True
-    assert current_build().base is None
-    assert services._state.engine is not engine  # loaded again, with the grant in its data
+    assert current_build().base is None  # 2 keys > 4 x 0
+    assert services._state.engine is not engine  # loaded again, with the grants in its data
     assert services._state.version == current_build().version
 
 
