@@ -217,8 +217,7 @@ DECISION_LOG_DEDUPE_HOURS = env.int("DECISION_LOG_DEDUPE_HOURS", default=24)
 DECISION_SNAPSHOT_REFRESH_SECONDS = env.float("DECISION_SNAPSHOT_REFRESH_SECONDS", default=0.25)
 # After a change the engines keep the snapshot they hold and requests that read a changed entry
 # carry it (loading the whole snapshot stalls a process ~0.3-0.6 s at 10k datasets / 100k
-# grants); they load it again when it is this old, or when this many entries changed since.
-DECISION_ENGINE_RELOAD_SECONDS = env.float("DECISION_ENGINE_RELOAD_SECONDS", default=300.0)
+# grants); they load it again, after a response, once this many entries changed since.
 DECISION_DELTA_MAX_KEYS = env.int("DECISION_DELTA_MAX_KEYS", default=5000)
 # How long a process trusts a service credential it has read (revocations made in another
 # process take effect within this; in the same process at once).

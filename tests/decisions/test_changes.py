@@ -375,9 +375,9 @@ def test_after_a_patch_engines_keep_their_data_and_requests_carry_the_change(
 
 
 def test_engines_due_to_load_the_snapshot_again_do_it_after_a_response(leads, viewer, settings):
-    """Once their copy is DECISION_ENGINE_RELOAD_SECONDS old, the next response's end (Django's
-    request_finished) makes the current build the engines' base and loads it, so no request
-    waits for the load."""
+    """Once more than DECISION_DELTA_MAX_KEYS entries changed since their copy, the next
+    response's end (Django's request_finished) makes the current build the engines' base and
+    loads it, so no request waits for the load."""
     from django.core.signals import request_finished
 
     from apps.decisions import services
@@ -389,14 +389,14 @@ def test_engines_due_to_load_the_snapshot_again_do_it_after_a_response(leads, vi
     patched = current_build()
     assert patched.base is not None
     request_finished.send(sender=None)
-    assert current_build().base is not None  # not due yet: nothing happens
+    assert current_build().base is not None  # one key changed: not due, nothing happens
     assert services._state.engine is engine
-    settings.DECISION_ENGINE_RELOAD_SECONDS = 0
+    settings.DECISION_DELTA_MAX_KEYS = 0
     request_finished.send(sender=None)
     rebased = current_build()
     assert rebased.base is None
     assert rebased.version == patched.version  # the same snapshot, now the engines' own copy
-    assert _served(rebased) == rebased.snapshot
+    assert _served(rebased) == rebased.snapshot  # written from the texts of the one they had
     assert services._state.engine is not engine  # loaded by the signal, not by a decision
     assert services._state.version == rebased.version
     loaded = services._state.engine
@@ -404,40 +404,19 @@ def test_engines_due_to_load_the_snapshot_again_do_it_after_a_response(leads, vi
     assert services._state.engine is loaded
 
 
-def test_too_many_changes_make_engines_load_the_snapshot_again(leads, viewer, owner, settings):
-    from django.core.signals import request_finished
-
-    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
-    settings.DECISION_DELTA_MAX_KEYS = 1
-    assert _read("vera") is False
-    _hour_long_read_grant(viewer, leads)
-    _hour_long_read_grant(owner, leads)
-    assert current_build().base is not None  # two keys: due, but a patch does not load it
-    request_finished.send(sender=None)
-    reset = current_build()
-    assert reset.base is None  # the engines load this build...
-    assert _served(reset) == reset.snapshot  # ...written from the texts of the one they had
-    assert _read("vera") is True
-
-
-def test_a_patch_makes_engines_load_the_snapshot_far_past_the_key_limit(
-    leads, viewer, owner, settings
-):
-    """Where no request finishes to do it (a worker process deciding), a patch does, at four
-    times the key limit; never for age alone."""
+def test_a_patch_makes_engines_load_the_snapshot_far_past_the_limit(leads, viewer, owner, settings):
+    """Where no request finishes to do it (a worker process deciding), a patch does, past four
+    times the limit."""
     from apps.decisions import services
 
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
-    settings.DECISION_ENGINE_RELOAD_SECONDS = 0
+    settings.DECISION_DELTA_MAX_KEYS = 0
     assert _read("vera") is False
     engine = services._state.engine
     _hour_long_read_grant(viewer, leads)
-    assert current_build().base is not None  # old, but a patch does not load for that
-    settings.DECISION_DELTA_MAX_KEYS = 0
-    _hour_long_read_grant(owner, leads)
     assert _read("vera") is True
-    assert current_build().base is None  # 2 keys > 4 x 0
-    assert services._state.engine is not engine  # loaded again, with the grants in its data
+    assert current_build().base is None  # 1 key > 4 x 0
+    assert services._state.engine is not engine  # loaded again, with the grant in its data
     assert services._state.version == current_build().version
 
 
