@@ -69,7 +69,6 @@ class Build:
     # changed since it: a request reading one of them carries those entries (``request_view``).
     base: "Build | None" = None
     changed: dict[str, frozenset[str]] = field(default_factory=dict)
-    built_at: float = field(default_factory=time.monotonic)
     # Scales DECISION_DELTA_MAX_KEYS for this build as a base: a server's processes see the same
     # changes, and would otherwise all load the snapshot again after the same one.
     spread: float = field(default_factory=lambda: random.uniform(0.75, 1.25))  # noqa: S311
@@ -315,12 +314,12 @@ def reload_if_due(**_: Any) -> None:
     try:
         if _shared.build is not build:
             return
-        texts = dict(build.texts) if "data" in build.texts else {"reference": build.base}
+        with build.lock:  # written whole or not at all
+            texts = dict(build.texts) if "data" in build.texts else {"reference": build.base}
         rebased = dataclasses.replace(
             build,
             base=None,
             changed={},
-            built_at=time.monotonic(),
             spread=random.uniform(0.75, 1.25),  # noqa: S311 - spreading load, not a secret
             texts=texts,
             lock=threading.Lock(),
