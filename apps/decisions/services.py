@@ -255,7 +255,9 @@ _DELTA = ("principals", "bindings", "datasets", "grants")
 _MISSING = object()
 
 
-def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> frozenset[str]:
+def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> frozenset[str]:
+    """The keys whose entries differ between two versions of a snapshot section (added,
+    removed or changed; an entry a patch kept is the same object, compared at once)."""
     if old is new:
         return frozenset()
     return frozenset(
@@ -276,7 +278,7 @@ def _engine_base(
         return None, {}
     changed = {
         section: previous.changed.get(section, frozenset())
-        | _changed_keys(before.get(section, {}), snapshot.get(section, {}))
+        | changed_keys(before.get(section, {}), snapshot.get(section, {}))
         for section in _DELTA
     }
     if _changed_count(changed) > settings.DECISION_DELTA_MAX_KEYS * _PATCH_SLACK:

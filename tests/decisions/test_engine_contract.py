@@ -16,7 +16,7 @@ from apps.decisions.bundles import bundle_build
 from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.engines.opa import OpaEngine
 from apps.decisions.policies import policy_files
-from apps.decisions.services import _changed_keys, request_view
+from apps.decisions.services import changed_keys, request_view
 from tests.opa_server import OpaTestServer
 
 NS = 1_000_000_000
@@ -258,7 +258,7 @@ def test_an_engine_given_the_changed_entries_decides_as_one_loaded_with_the_chan
     snapshot, and a request reading nothing that changed gets no entries."""
     now = _change(change)
     changed = {
-        s: _changed_keys(SNAPSHOT[s], now[s])
+        s: changed_keys(SNAPSHOT[s], now[s])
         for s in ("principals", "bindings", "datasets", "grants")
     }
     before = _embedded(kind, SNAPSHOT, input_delta=True)
