@@ -16,6 +16,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -436,15 +437,15 @@ def _patched(snapshot: dict[str, Any], pending: changes.Pending) -> dict[str, An
 
 
 def _engine(
-    current: bool = False,
+    resource_types: Iterable[str] = (),
 ) -> tuple[
     RegorusEngine | CompiledRegorusEngine | OpaEngine, str, int, dict[str, str], Build | None
 ]:
-    """This thread's engine, the policy revision, snapshot version, resource type -> query map
-    and the build (None with OPA). The engine is reloaded (regorus engines belong to the thread
-    that made them) when it holds neither the build's base nor a later build of that base (see
-    ``_DELTA``), or, with ``current`` (for policy packages, which read the snapshot as it is in
-    the engine), when it does not hold the build itself.
+    """This thread's engine for requests on ``resource_types``, the policy revision, snapshot
+    version, resource type -> query map and the build (None with OPA). The engine is reloaded
+    (regorus engines belong to the thread that made them) when it holds neither the build's base
+    nor a later build of that base (see ``_DELTA``), or, when one of the types is a policy
+    package's (packages read the snapshot as the engine holds it), the build itself.
 
     With ``DECISION_ENGINE=opa`` it is the process's client for the OPA server at ``OPA_URL``,
     which holds the policies and snapshot itself (from our bundle) and reports the revision
@@ -460,6 +461,7 @@ def _engine(
             _state.checked_at, _state.generation = time.monotonic(), generation
         return engine, "", 0, _state.queries, None
     build = current_build()
+    current = build.base is not None and any(t in build.active.queries for t in resource_types)
     if current:
         held = _state.version == build.version
     else:
@@ -641,15 +643,7 @@ def _engine_or(
     if engine is not None:
         return engine, "", 0, {}, None
     try:
-        found = _engine()
-        build, queries = found[4], found[3]
-        if (
-            build is not None
-            and build.changed
-            and any(i["resource"]["type"] in queries for i in inputs)
-        ):
-            return _engine(current=True)  # a policy package reads the engine's data as it is
-        return found
+        return _engine(i["resource"]["type"] for i in inputs)
     except EngineError:
         return None, "", 0, {}, None
 
