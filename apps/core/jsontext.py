@@ -62,16 +62,25 @@ def json_text(value: Any) -> str:
 
 
 # orjson reads an integer beyond 64 bits as a float; the standard library keeps it exact.
-LONG_NUMBER = re.compile(r"\d{20}")
+_LONG_NUMBER = re.compile(r"\d{20}")
+# What ``read_by_orjson`` answers for text it leaves to the standard library.
+NOT_READ: Any = object()
+
+
+def read_by_orjson(text: str) -> Any:
+    """``text`` read by orjson, when that gives what the standard library's reading would:
+    ``NOT_READ`` when it holds a run of 20 digits (maybe an integer orjson would round) or is
+    something orjson refuses (NaN, an unpaired surrogate escape, not JSON)."""
+    if _LONG_NUMBER.search(text) is not None:
+        return NOT_READ
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return NOT_READ
 
 
 def parse_json(text: str) -> Any:
     """JSON text as Python values, as ``json.loads`` reads it: by orjson (~2x faster on an
-    engine's answer), or by the standard library when the text holds a run of 20 digits (maybe
-    an integer orjson would round) or is something orjson refuses."""
-    if LONG_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    engine's answer) where that is the same, else by the standard library."""
+    value = read_by_orjson(text)
+    return json.loads(text) if value is NOT_READ else value

@@ -5,11 +5,10 @@ import io
 from collections.abc import Mapping
 from typing import IO, Any
 
-import orjson
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 
-from apps.core.jsontext import LONG_NUMBER
+from apps.core.jsontext import NOT_READ, read_by_orjson
 
 
 def _is_utf8(charset: str) -> bool:
@@ -35,13 +34,9 @@ class FastJSONParser(JSONParser):
         raw = stream.read()
         if _is_utf8((parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)):
             try:
-                text = raw.decode()
+                value = read_by_orjson(raw.decode())
             except UnicodeDecodeError:
-                pass
-            else:
-                if LONG_NUMBER.search(text) is None:
-                    try:
-                        return orjson.loads(text)
-                    except orjson.JSONDecodeError:
-                        pass
+                value = NOT_READ
+            if value is not NOT_READ:
+                return value
         return super().parse(io.BytesIO(raw), media_type, parser_context)
