@@ -1139,7 +1139,7 @@ def main() -> int:
         nargs="*",
         default=[1000.0],
         help="after the rounds, one decision run per value while a grant is created or revoked"
-        " every that many ms (each change makes every serving thread load the snapshot again)",
+        " every that many ms (none with no value)",
     )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--batch-calls", type=int, default=200)
