@@ -16,6 +16,7 @@ each decision and shown in the UI, changes whenever any of them does.
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -24,7 +25,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from apps.decisions.engines import EngineError
-from apps.decisions.engines.embedded import CompiledRegorusEngine
+from apps.decisions.engines.embedded import CompiledRegorusEngine, RegorusEngine
 from apps.decisions.models import PolicyPackage
 from apps.decisions.policies import policy_files, policy_revision, run_policy_tests
 
@@ -53,6 +54,8 @@ class ActivePolicy:
     data: dict[str, Any]
     queries: dict[str, str] = field(default_factory=dict)
     revision: str = ""
+    # resource types whose package may read data.steward.snapshot (see ``reads_snapshot``)
+    snapshot_types: frozenset[str] = frozenset()
 
     @property
     def entry_points(self) -> tuple[str, ...]:
@@ -66,15 +69,77 @@ def _compose(base: dict[str, str], packages: list[PolicyPackage]) -> ActivePolic
     files = dict(base)
     data: dict[str, Any] = {}
     queries: dict[str, str] = {}
+    snapshot_types: set[str] = set()
     for package in packages:
         for path, text in package.files.items():
             files[f"packages/{package.name}/{path}"] = text
         data[package.name] = package.data
         for resource_type in package.resource_types:
             queries[resource_type] = query_for(package.name)
+        if reads_snapshot(package.name, package.files):
+            snapshot_types.update(package.resource_types)
     return ActivePolicy(
-        files=files, data=data, queries=queries, revision=policy_revision(files, data)
+        files=files,
+        data=data,
+        queries=queries,
+        revision=policy_revision(files, data),
+        snapshot_types=frozenset(snapshot_types),
     )
+
+
+def reads_snapshot(name: str, files: dict[str, str]) -> bool:
+    """Whether package ``name``'s Rego (its tests included: they load beside it) may read
+    anything under ``data`` besides the packages' data (``data.steward.packages``) and its own
+    rules (``data.steward.ext.<name>``), above all the governance snapshot. Engines patched
+    after a change hold an older snapshot than the current one (the governance policy is sent
+    what changed with each request, a package is not), so a package that may read it is
+    decided on an engine holding the current one; one that cannot is decided on any.
+
+    Read from the parsed modules, not the text: every reference rooted at ``data`` is checked
+    by its leading fixed keys (``data.steward.packages[x]`` is the packages' data whatever ``x``
+    is; ``data.steward[k]`` may be the snapshot); ``data`` alone (``walk(data, ...)``, ``d :=
+    data``) or an import of anything else counts as reading it. Unparseable files count too.
+    """
+    return _reads_snapshot(name, tuple(sorted(files.items())))
+
+
+@lru_cache(maxsize=64)
+def _reads_snapshot(name: str, files: tuple[tuple[str, str], ...]) -> bool:
+    try:
+        modules = RegorusEngine(dict(files)).modules()
+    except EngineError:
+        return True
+    own = (["steward", "packages"], ["steward", "ext", name])
+    return any(_reads_outside(module["ast"], own) for module in modules)
+
+
+def _reads_outside(node: Any, own: tuple[list[str], ...]) -> bool:
+    if isinstance(node, list):
+        return any(_reads_outside(item, own) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if "RefDot" in node or "RefBrack" in node:
+        keys: list[str | None] = []
+        indexes: list[Any] = []
+        while "RefDot" in node or "RefBrack" in node:
+            if "RefDot" in node:
+                keys.append(node["RefDot"]["field"][-1])
+                node = node["RefDot"]["refr"]
+            else:
+                index = node["RefBrack"]["index"]
+                indexes.append(index)
+                keys.append(index["String"]["value"] if "String" in index else None)
+                node = node["RefBrack"]["refr"]
+        if _reads_outside(indexes, own):
+            return True
+        if node.get("Var", {}).get("value") != "data":
+            return _reads_outside(node, own)
+        keys.reverse()
+        fixed = keys[: keys.index(None)] if None in keys else keys
+        return not any(fixed[: len(prefix)] == prefix for prefix in own)
+    if node.get("Var", {}).get("value") == "data":
+        return True
+    return any(_reads_outside(value, own) for value in node.values())
 
 
 def active_policy() -> ActivePolicy:

@@ -444,8 +444,9 @@ def _engine(
     """This thread's engine for requests on ``resource_types``, the policy revision, snapshot
     version, resource type -> query map and the build (None with OPA). The engine is reloaded
     (regorus engines belong to the thread that made them) when it holds neither the build's base
-    nor a later build of that base (see ``_DELTA``), or, when one of the types is a policy
-    package's (packages read the snapshot as the engine holds it), the build itself.
+    nor a later build of that base (see ``_DELTA``), or, when one of the types is decided by a
+    policy package that may read the snapshot (it reads it as the engine holds it: see
+    ``packages.reads_snapshot``), the build itself.
 
     With ``DECISION_ENGINE=opa`` it is the process's client for the OPA server at ``OPA_URL``,
     which holds the policies and snapshot itself (from our bundle) and reports the revision
@@ -461,7 +462,9 @@ def _engine(
             _state.checked_at, _state.generation = time.monotonic(), generation
         return engine, "", 0, _state.queries, None
     build = current_build()
-    current = build.base is not None and any(t in build.active.queries for t in resource_types)
+    current = build.base is not None and any(
+        t in build.active.snapshot_types for t in resource_types
+    )
     if current:
         held = _state.version == build.version
     else:

@@ -18,7 +18,13 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.decisions.credentials import MAX_DAYS, credential_create, credential_revoke
 from apps.decisions.models import PolicyPackage, ServiceCredential
-from apps.decisions.packages import active_policy, may_manage, package_delete, package_load
+from apps.decisions.packages import (
+    active_policy,
+    may_manage,
+    package_delete,
+    package_load,
+    reads_snapshot,
+)
 from apps.decisions.services import decision_evaluate
 
 
@@ -210,13 +216,12 @@ def policy_packages(request: HttpRequest) -> HttpResponse:
                 return redirect("decision-packages")
         else:
             status = 400
+    listed = list(PolicyPackage.objects.select_related("loaded_by"))
+    for package in listed:
+        package.reads_snapshot = reads_snapshot(package.name, package.files)  # type: ignore[attr-defined]
     return render(
         request,
         "decisions/packages.html",
-        {
-            "form": form,
-            "packages": PolicyPackage.objects.select_related("loaded_by"),
-            "policy_revision": active_policy().revision,
-        },
+        {"form": form, "packages": listed, "policy_revision": active_policy().revision},
         status=status,
     )

@@ -420,26 +420,75 @@ def test_a_patch_makes_engines_load_the_snapshot_far_past_the_limit(leads, viewe
     assert services._state.version == current_build().version
 
 
-def test_a_package_decision_loads_the_current_snapshot_which_then_serves_governance_too(
+# A package that reads the governance snapshot: invoices for whoever holds a grant.
+GRANTEES = {
+    "grantees.rego": """package steward.ext.billing
+
+import rego.v1
+
+default decision := {"allow": false, "reasons": ["no_grant"], "obligations": {}}
+
+decision := {"allow": true, "reasons": ["grantee"], "obligations": {}} if {
+	count(data.steward.snapshot.grants[concat(":", ["user", input.subject.id])]) > 0
+}
+""",
+    "grantees_test.rego": """package steward.ext.billing_test
+
+import rego.v1
+
+test_no_grant_no_invoice if {
+	not data.steward.ext.billing.decision.allow with input as {"subject": {"id": "stan"}}
+}
+""",
+}
+
+
+def test_a_package_that_reads_the_snapshot_loads_the_current_one_which_then_serves_governance(
     leads, viewer, admin, settings
 ):
-    """Policy packages read the snapshot as loaded, so after a change their decision loads the
-    current build; governance decisions keep using that engine (a later build of the same base)
-    rather than going back to the base."""
+    """A package that may read the snapshot reads it as the engine holds it, so after a change
+    its decision loads the current build; governance decisions keep using that engine (a later
+    build of the same base) rather than going back to the base."""
     from apps.access.models import Grant
     from apps.decisions import services
     from tests.decisions.test_packages import _invoice, _load
 
-    _load(admin)
+    _load(admin, files=GRANTEES)
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
     assert _read("vera") is False
+    assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is False
     _hour_long_read_grant(viewer, leads)
     patched = current_build()
     assert patched.base is not None
-    assert decision_evaluate(caller="svc", request=_invoice("carla")).allow is True
+    assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is True
     engine = services._state.engine
     assert services._state.version == patched.version
     Grant.objects.filter(user=viewer).update(revoked_at=timezone.now())
     assert current_build().base is patched.base  # a later build of the same base
     assert _read("vera") is False
     assert services._state.engine is engine
+    assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is False
+    assert services._state.version == current_build().version
+
+
+def test_a_package_that_cannot_read_the_snapshot_decides_on_the_engine_it_has(
+    leads, viewer, admin, settings
+):
+    """The example package reads only its own data: a change to the catalog loads nothing for
+    its decisions, and a change to the package itself (a full rebuild) does."""
+    from apps.decisions import services
+    from tests.decisions.test_packages import _invoice, _load
+
+    _load(admin)
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    assert decision_evaluate(caller="svc", request=_invoice("carla")).allow is True
+    engine, version = services._state.engine, services._state.version
+    _hour_long_read_grant(viewer, leads)
+    assert current_build().base is not None
+    assert decision_evaluate(caller="svc", request=_invoice("carla")).allow is True
+    assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is False
+    assert _read("vera") is True  # governance sees the grant, from the same engine
+    assert (services._state.engine, services._state.version) == (engine, version)
+    _load(admin, data={"clerks": ["vera"]})
+    assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is True
+    assert services._state.engine is not engine

@@ -169,7 +169,7 @@ def test_packages_over_the_api_and_the_page(admin, owner):
     assert made.status_code == 201, made.content
     listed = api.get("/api/v1/decisions/packages/").json()
     assert listed["policy_revision"] == packages.active_policy().revision
-    assert [p["name"] for p in listed["packages"]] == ["billing"]
+    assert [(p["name"], p["reads_snapshot"]) for p in listed["packages"]] == [("billing", False)]
     stranger = APIClient()
     stranger.force_authenticate(owner)
     assert stranger.get("/api/v1/decisions/packages/").status_code == 403
@@ -179,6 +179,7 @@ def test_packages_over_the_api_and_the_page(admin, owner):
     html = page.get("/decisions/packages/").content.decode()
     assert packages.active_policy().revision in html
     assert "steward.ext.billing" in html
+    assert '<td class="reads-snapshot">no: its own data only</td>' in html
     explorer = page.get("/decisions/explorer/").content.decode()
     assert '<option value="invoice">' in explorer
     assert api.delete("/api/v1/decisions/packages/billing/").status_code == 204
@@ -201,3 +202,55 @@ def test_packages_over_the_api_and_the_page(admin, owner):
     assert Client().get("/decisions/packages/").status_code == 302  # sign in first
     page.force_login(owner)
     assert page.get("/decisions/packages/").status_code == 404
+
+
+HEADER = "package steward.ext.billing\n\nimport rego.v1\n\n"
+
+
+@pytest.mark.parametrize(
+    ("rego", "reads"),
+    [
+        ("x if data.steward.packages.billing.clerks[0]", False),
+        ("x if data.steward.packages[input.k].y", False),  # any package's data
+        ('x if data.steward["packages"].billing', False),
+        ("x if data.steward.ext.billing.y\n\ny := 1", False),  # its own rules
+        ("import data.steward.packages.billing as b\n\nx if b.clerks", False),
+        ("import data.steward.snapshot as s\n\nx if s.principals", True),
+        ("x if data.steward.snapshot.principals[input.subject.id]", True),
+        ('x if data.steward["snapshot"].principals', True),
+        ("x if data.steward.governance.decision.allow", True),  # reads the snapshot itself
+        ("x if data.steward.ext.other.y", True),  # another package's rules may
+        ("x if data.steward.ext.billing_test.y", True),
+        ("x if { k := input.k; data.steward[k] }", True),
+        ("x if data.steward.packages.billing[data.steward.snapshot.levels.x]", True),
+        ('x if object.get(data.steward, "snapshot", {}).levels', True),
+        ("x if { d := data; d.steward }", True),
+        ("x if walk(data, [p, v])", True),
+        ("import data\n\nx if data.steward", True),
+        ("x := [k | some k, _ in data.steward.snapshot.grants]", True),
+        ("x if {\n", True),  # unparseable: assume it does
+    ],
+)
+def test_whether_a_package_may_read_the_snapshot_is_read_from_its_rego(rego, reads):
+    assert packages.reads_snapshot("billing", {"billing.rego": HEADER + rego + "\n"}) is reads
+
+
+def test_the_active_policy_lists_the_types_of_packages_that_read_the_snapshot(admin):
+    from tests.decisions.test_changes import GRANTEES
+
+    _load(admin)
+    assert packages.active_policy().snapshot_types == frozenset()
+    _load(admin, name="ledger", files=_renamed(GRANTEES, "ledger"), resource_types=["ledger"])
+    assert packages.active_policy().snapshot_types == {"ledger"}
+    api = APIClient()
+    api.force_authenticate(admin)
+    listed = api.get("/api/v1/decisions/packages/").json()["packages"]
+    assert {p["name"]: p["reads_snapshot"] for p in listed} == {"billing": False, "ledger": True}
+    page = Client()
+    page.force_login(admin)
+    html = page.get("/decisions/packages/").content.decode()
+    assert '<td class="reads-snapshot">yes</td>' in html
+
+
+def _renamed(files: dict[str, str], name: str) -> dict[str, str]:
+    return {p: t.replace("steward.ext.billing", f"steward.ext.{name}") for p, t in files.items()}

@@ -23,11 +23,19 @@ class PackageSerializer(ApiSerializer):
     revision = serializers.CharField()
     files = serializers.SerializerMethodField()
     tests_passed = serializers.ListField(child=serializers.CharField())
+    reads_snapshot = serializers.SerializerMethodField(
+        help_text="Whether its Rego may read data.steward.snapshot (anything under data besides "
+        "the packages' data and its own rules). If so, after a catalog or grant change each "
+        "serving thread loads the current snapshot before its next decision for the package."
+    )
     loaded_at = serializers.DateTimeField()
     loaded_by = serializers.SerializerMethodField()
 
     def get_files(self, obj: PolicyPackage) -> list[str]:
         return sorted(obj.files)
+
+    def get_reads_snapshot(self, obj: PolicyPackage) -> bool:
+        return packages.reads_snapshot(obj.name, obj.files)
 
     def get_loaded_by(self, obj: PolicyPackage) -> str | None:
         return obj.loaded_by.get_username() if obj.loaded_by else None

@@ -52,6 +52,13 @@ class RegorusEngine:
     def packages(self) -> list[str]:
         return list(self._engine.get_packages())
 
+    def modules(self) -> list[dict[str, Any]]:
+        """The parsed modules (regorus's AST as JSON: ``[{"source", "ast"}]``)."""
+        try:
+            return list(parse_json(self._engine.get_ast_as_json()))
+        except BaseException as exc:
+            raise EngineError(_first_line(exc)) from exc
+
 
 def _first_line(exc: BaseException) -> str:
     """regorus errors carry a code excerpt and a Rust backtrace: keep where and what."""
