@@ -4,6 +4,7 @@ import datetime as dt
 import enum
 import functools
 import ipaddress
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -118,6 +119,19 @@ def _common_fields(actor: Any) -> dict[str, Any]:
     }
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _column_text(value: str, limit: int) -> str:
+    """``value`` as a query column can hold it: at most ``limit`` characters, with NUL and
+    unpaired surrogates (which Postgres text cannot hold) as U+FFFD. Columns index the body;
+    ``changes`` keeps what was given exactly (escaped in the JSON)."""
+    value = value[:limit]
+    if "\x00" not in value and value.isascii():
+        return value
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
 def _entry_columns(
     common: dict[str, Any],
     action: str,
@@ -144,10 +158,10 @@ def _entry_columns(
         "ip": common["ip"],
         "request_id": common["request_id"],
         "action": action,
-        "target_type": target_type,
-        "target_id": target_id[:64],
-        "target_repr": target_repr[:400],
-        "scope": scope_key[:120],
+        "target_type": _column_text(target_type, 80),
+        "target_id": _column_text(target_id, 64),
+        "target_repr": _column_text(target_repr, 400),
+        "scope": _column_text(scope_key, 120),
         "outcome": str(outcome),
     }
     body = {"v": 1, "ts": common["ts"], **columns, "changes": changes or {}}

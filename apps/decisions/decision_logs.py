@@ -91,6 +91,15 @@ def _events(data: bytes) -> list[dict[str, Any]]:
         decision_id = event.get("decision_id")
         if not isinstance(decision_id, str) or not 0 < len(decision_id) <= _ID_MAX:
             problems[f"[{index}].decision_id"] = [f"Required: a string of 1 to {_ID_MAX}."]
+        elif "\x00" in decision_id:
+            problems[f"[{index}].decision_id"] = ["Must not contain NUL (\\u0000) characters."]
+        try:  # what the entry copies from it (the input is only digested)
+            canonical_json({k: v for k, v in event.items() if k != "input"})
+        except ValueError:
+            problems[f"[{index}]"] = [
+                "Text must be valid Unicode (it holds an unpaired surrogate escape such as "
+                "\\ud800)."
+            ]
         for key in ("path", "timestamp"):
             if not isinstance(event.get(key, ""), str):
                 problems[f"[{index}].{key}"] = ["Must be a string."]

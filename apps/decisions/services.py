@@ -532,8 +532,11 @@ def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
             problems[part] = ["Required: an object."]
             continue
         for key in keys:
-            if not isinstance(value.get(key), str) or not value[key]:
+            text = value.get(key)
+            if not isinstance(text, str) or not text:
                 problems[f"{part}.{key}"] = ["Required: a non-empty string."]
+            elif "\x00" in text:
+                problems[f"{part}.{key}"] = ["Must not contain NUL (\\u0000) characters."]
     context = request.get("context", {})
     if not isinstance(context, dict):
         problems["context"] = ["Must be an object."]

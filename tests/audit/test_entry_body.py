@@ -8,6 +8,7 @@ import random
 import uuid
 from decimal import Decimal
 
+import pytest
 from django.db import models
 
 from apps.audit import merkle
@@ -98,3 +99,29 @@ def test_each_kind_of_value_is_written_as_converting_it_first_writes_it():
     for value in EXOTIC:
         assert _body({"v": value, "l": [value]}) == _converted_first({"v": value, "l": [value]})
     assert '"v":"red"' in _body({"v": Colour.RED})  # an enum is its value, on either path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_target_no_column_can_hold_is_stored_storable_and_still_verifies(admin):
+    """NUL and unpaired surrogates cannot be stored in Postgres text, and the target columns
+    have lengths: they hold what they can (U+FFFD, cut), the body names the same, and the
+    changes keep the value exactly (escaped in the JSON)."""
+    from apps.audit.models import AuditEvent
+    from apps.audit.services import audit_record_committed, audit_seal_pending
+    from apps.audit.verify import verify_log
+
+    odd = "inv\x001\ud800" + "x" * 500
+    audit_record_committed(
+        actor=admin,
+        action="decision.remote",
+        target=Target("t" * 90, odd, odd),
+        changes={"id": "inv\x001"},
+    )
+    entry = AuditEvent.objects.get()
+    assert entry.target_type == "t" * 80
+    assert entry.target_id == ("inv\ufffd1\ufffd" + "x" * 500)[:64]
+    assert entry.target_repr == ("inv\ufffd1\ufffd" + "x" * 500)[:400]
+    assert entry.changes == {"id": "inv\x001"}
+    audit_seal_pending()
+    report = verify_log()
+    assert report.ok, report.problem

@@ -121,6 +121,12 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
             b'"resource":{"type":"dataset","id":"x"},"context":{"note":"a\\udfffb"}}',
             "invalid_request",
         ),
+        # Postgres text cannot hold NUL: the audit entry could not name the resource.
+        (
+            b'{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},'
+            b'"resource":{"type":"dataset","id":"crm.public.leads\\u0000"}}',
+            "invalid_request",
+        ),
     ],
     ids=[
         "not-json",
@@ -129,12 +135,31 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
         "missing-subject-id",
         "unpaired-surrogate-in-subject",
         "unpaired-surrogate-in-context",
+        "nul-in-resource-id",
     ],
 )
 def test_bad_input_is_a_400_and_changes_nothing(live_server, leads, token, body, code):
     status, answer, _ = _post(_url(live_server), body, {"Authorization": f"Bearer {token}"})
     assert (status, answer["error"]["code"]) == (400, code)
     assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+
+
+def test_a_resource_type_longer_than_the_audit_column_is_decided_and_recorded(
+    live_server, leads, token
+):
+    """The audit entry's target column holds 80 characters: a longer type is cut there (its
+    body keeps the digest of the whole input), not refused by the database as audit_unavailable."""
+    long_type = "t" * 300
+    status, answer, _ = _post(
+        _url(live_server),
+        {**BODY, "resource": {"type": long_type, "id": "r-1"}},
+        {"Authorization": f"Bearer {token}"},
+    )
+    assert status == 200
+    assert answer["context"]["reason_codes"] != ["audit_unavailable"]
+    record = AuditEvent.objects.get(action="decision.evaluate")
+    assert record.changes["decision_id"] == answer["context"]["decision_id"]
+    assert record.target_type == f"decision.{long_type}"[:80]
 
 
 def test_the_pdp_configuration_names_the_endpoint(live_server):

@@ -148,6 +148,8 @@ def _gzip_bomb() -> bytes:
         (json.dumps([_event(labels=[])]).encode(), None, 400, "invalid_decision_log"),
         (_gzip_bomb(), "gzip", 413, "payload_too_large"),
         (json.dumps([_event()]).encode(), "br", 415, "unsupported_content_encoding"),
+        (json.dumps([_event("d-\u0000")]).encode(), None, 400, "invalid_decision_log"),
+        (json.dumps([_event(path="a\ud800")]).encode(), None, 400, "invalid_decision_log"),
     ],
     ids=[
         "not-gzip",
@@ -159,6 +161,8 @@ def _gzip_bomb() -> bytes:
         "labels-not-an-object",
         "gzip-bomb",
         "unknown-encoding",
+        "nul-in-decision-id",
+        "unpaired-surrogate-in-path",
     ],
 )
 def test_a_bad_upload_is_refused_whole(client, log_token, body, encoding, status, code):
@@ -169,6 +173,26 @@ def test_a_bad_upload_is_refused_whole(client, log_token, body, encoding, status
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert not _remote().exists()
+
+
+def test_a_resource_no_column_can_hold_is_recorded_with_its_columns_made_storable(
+    client, log_token
+):
+    """OPA logs what it was asked: a 300-character resource type or a NUL in an id must not make
+    the audit log refuse the upload (503, which the agent would retry forever). The query
+    columns hold what they can (cut, NUL as U+FFFD); the entry's body keeps the input's digest."""
+    odd = {**INPUT, "resource": {"type": "t" * 300, "id": "inv\u00001"}}
+    response = _upload(client, log_token, [_event("d-1", input=odd)])
+    assert response.status_code == 204
+    (entry,) = _remote()
+    assert entry.target_type == f"decision.{'t' * 300}"[:80]
+    assert entry.target_id == "inv\ufffd1"
+    assert (
+        entry.changes["input_sha256"]
+        == hashlib.sha256(
+            json.dumps(odd, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
+    )
 
 
 def test_the_inflated_size_limit_is_a_setting(client, log_token, settings):
