@@ -159,3 +159,21 @@ def test_method_not_allowed(client_for, owner, dataset):
     assert response.status_code == 405
     assert error_code(response) == "method_not_allowed"
     assert response.json()["error"]["message"]
+
+
+def test_an_error_quoting_half_a_surrogate_pair_is_still_answered(client_for, admin):
+    """A JSON escape can carry half a surrogate pair; DRF's choice error quotes the input, and
+    text with no UTF-8 form cannot be written: it is answered with U+FFFD in its place."""
+    from apps.catalog.models import DataSource
+
+    response = client_for(admin).post(
+        "/api/v1/sources/",
+        data=b'{"name": "warehouse", "kind": "pg\\ud800", "database": "dw"}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["message"] == 'kind: "pg\ufffd" is not a valid choice.'
+    assert not DataSource.objects.exists()

@@ -1,5 +1,6 @@
 """One exception handler: every API error is ``{"error": {"code", "message", "fields"?}}``."""
 
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -25,7 +26,22 @@ _DRF_CODES = {
 def _error(code: str, message: str, http_status: int, **extra: Any) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     body.update({k: v for k, v in extra.items() if v})
-    return Response({"error": body}, status=http_status)
+    return Response({"error": _writable(body)}, status=http_status)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _writable(value: Any) -> Any:
+    """Messages and field names may quote the input, and a JSON escape can carry half a
+    surrogate pair, which has no UTF-8 form to answer with: it is written as U+FFFD."""
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_writable(k): _writable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_writable(v) for v in value]
+    return value
 
 
 def _first_message(detail: Any) -> str:
