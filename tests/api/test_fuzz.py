@@ -11,15 +11,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from tests.fuzzing import ODD, damaged
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# What JSON can carry that a field may not expect: wrong types, extremes, NUL, half a surrogate
-# pair, text longer than any column, malformed and well-formed times and durations.
-ODD: list[Any] = [
-    None, True, 0, -1, 1.5, 10**30, -(10**20), "", "1", "x" * 5000, "t" * 300, "ü" * 3,
-    [], {}, [1, "a"], {"a": None}, "\x00", "a\x00b", "\ud800",
-    "2026-13-45T99:99:99Z", "2026-12-01T00:00:00Z", "P1D",
-]  # fmt: skip
 # A query string cannot carry half a surrogate pair (the client would have to encode it).
 ODD_QUERY = [v for v in ODD if v != "\ud800"]
 QUERY_KEYS = ["q", "page", "ordering", "since", "until", "limit", "cursor", "action", "status"]
@@ -67,21 +62,6 @@ def _example(schema: dict[str, Any], spec: dict[str, Any], rng: random.Random, d
     )
 
 
-def _damaged(value: Any, rng: random.Random, depth: int = 0) -> Any:
-    if depth > 4 or rng.random() < 0.2:
-        return rng.choice(ODD)
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            roll = rng.random()
-            if roll >= 0.1:  # else dropped
-                out[key] = _damaged(item, rng, depth + 1) if roll < 0.5 else item
-        return out
-    if isinstance(value, list):
-        return [_damaged(item, rng, depth + 1) for item in value]
-    return value
-
-
 def test_no_operation_answers_a_5xx_to_damaged_input(admin, dataset, other_dataset):
     api = APIClient(raise_request_exception=False)
     api.force_authenticate(admin)
@@ -108,7 +88,7 @@ def test_no_operation_answers_a_5xx_to_damaged_input(admin, dataset, other_datas
                     sent_text = str(query)
                     response = api.get(url, query)
                 else:
-                    body = _damaged(_example(schema, spec, rng), rng) if schema else {}
+                    body = damaged(_example(schema, spec, rng), rng) if schema else {}
                     sent_text = json.dumps(body)  # half surrogates as \\ud800 escapes
                     response = getattr(api, method)(url, sent_text, content_type="application/json")
                 sent += 1

@@ -11,6 +11,7 @@ from django.test import Client
 
 from apps.decisions.credentials import credential_create
 from apps.decisions.models import ServiceCredential
+from tests.fuzzing import damaged
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,47 +30,35 @@ LOG_EVENT = {
     "labels": {"id": "agent-1"},
     "timestamp": "2026-12-01T10:00:00Z",
 }
-# Values JSON can carry that a field may not expect: wrong types, extremes, NUL, half a
-# surrogate pair, text longer than any column, a malformed time.
-ODD = [
-    None, True, 0, -1, 1.5, 10**30, 1e308, "", "x" * 5000, [], {}, [1, "a"], {"a": None},
-    "\x00", "a\x00b", "\ud800", "2026-13-45T99:99:99Z", {"id": None}, "ü" * 3, "t" * 300,
-]  # fmt: skip
-
-
-def _damaged(value: Any, rng: random.Random, depth: int = 0) -> Any:
-    if depth > 4 or rng.random() < 0.15:
-        return rng.choice(ODD)
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            roll = rng.random()
-            if roll < 0.08:
-                continue  # dropped
-            out[key] = _damaged(item, rng, depth + 1) if roll < 0.4 else item
-        if rng.random() < 0.1:
-            out[rng.choice(["id", "type", "evaluations", "options", "extra"])] = rng.choice(ODD)
-        return out
-    if isinstance(value, list):
-        return [_damaged(item, rng, depth + 1) for item in value]
-    return value
+EXTRA_KEYS = ("id", "type", "evaluations", "options", "extra")
 
 
 def _bodies(rng: random.Random, n: int) -> list[tuple[str, Any]]:
     bodies: list[tuple[str, Any]] = []
     for i in range(n):
         if i % 3 == 0:
-            bodies.append(("/access/v1/evaluation", _damaged(REQUEST, rng)))
+            bodies.append(("/access/v1/evaluation", damaged(REQUEST, rng, extra_keys=EXTRA_KEYS)))
         elif i % 3 == 1:
             semantic = rng.choice(["execute_all", "deny_on_first_deny", "permit_on_first_permit"])
             batch = {
                 **REQUEST,
-                "evaluations": [{}, _damaged(REQUEST, rng), {"resource": {"id": "x"}}],
+                "evaluations": [
+                    {},
+                    damaged(REQUEST, rng, extra_keys=EXTRA_KEYS),
+                    {"resource": {"id": "x"}},
+                ],
                 "options": {"evaluations_semantic": semantic},
             }
-            bodies.append(("/access/v1/evaluations", _damaged(batch, rng)))
+            bodies.append(("/access/v1/evaluations", damaged(batch, rng, extra_keys=EXTRA_KEYS)))
         else:
-            bodies.append(("/logs", _damaged([LOG_EVENT, dict(LOG_EVENT, decision_id="d-2")], rng)))
+            bodies.append(
+                (
+                    "/logs",
+                    damaged(
+                        [LOG_EVENT, dict(LOG_EVENT, decision_id="d-2")], rng, extra_keys=EXTRA_KEYS
+                    ),
+                )
+            )
     return bodies
 
 
