@@ -519,6 +519,37 @@ def _canonical(policy_input: dict[str, Any]) -> str:
         ) from exc
 
 
+# The embedded engine reads JSON nested at most this deep (the input object itself is level 1).
+ENGINE_MAX_DEPTH = 127
+
+
+def _deeper(value: Any, levels: int) -> bool:
+    """Whether ``value`` (a JSON object or array is one level) nests more than ``levels`` deep.
+    Walked only after the engine failed on it: ~1 us an input, not worth paying on every one."""
+    if levels <= 0:
+        return isinstance(value, dict | list)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(isinstance(v, dict | list) and _deeper(v, levels - 1) for v in items)
+
+
+def _too_deep() -> ValidationFailed:
+    return ValidationFailed(
+        f"Malformed decision request: it nests objects or arrays more than {ENGINE_MAX_DEPTH} "
+        "levels deep, more than the engine reads.",
+        code="invalid_request",
+    )
+
+
+def _of_item(exc: ValidationFailed, index: int, count: int) -> ValidationFailed:
+    """``exc`` about the ``index``-th request of ``count``: named so when there are several."""
+    if count == 1:
+        return exc
+    fields = {f"evaluations[{index}].{k}": v for k, v in exc.extra.get("fields", {}).items()}
+    return ValidationFailed(
+        f"evaluations[{index}]: {exc.message}", code=exc.code, extra={"fields": fields}
+    )
+
+
 def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
     """The policy input; a malformed request is refused before it reaches the engine."""
     problems: dict[str, list[str]] = {}
@@ -691,18 +722,11 @@ def decision_evaluate_many(
             # One canonical text per input: what the engine is given and the audit digests.
             texts.append(_canonical(policy_input))
         except ValidationFailed as exc:
-            if len(requests) == 1:
-                raise
-            fields = {
-                f"evaluations[{index}].{k}": v for k, v in exc.extra.get("fields", {}).items()
-            }
-            raise ValidationFailed(
-                f"evaluations[{index}]: {exc.message}", code=exc.code, extra={"fields": fields}
-            ) from exc
+            raise _of_item(exc, index, len(requests)) from exc
     engine, revision, version, queries, build = _engine_or(engine, inputs)
     decisions: list[Decision] = []
-    for policy_input, input_json, decision_id in zip(
-        inputs, texts, decision_ids(len(inputs)), strict=True
+    for index, (policy_input, input_json, decision_id) in enumerate(
+        zip(inputs, texts, decision_ids(len(inputs)), strict=True)
     ):
         if engine is None:
             decision = Decision(False, ["engine_error"], decision_id=decision_id)
@@ -717,6 +741,9 @@ def decision_evaluate_many(
             decision = _decide(
                 engine, policy_input, engine_json, revision, version, query, decision_id
             )
+            if decision.reasons == ["engine_error"] and _deeper(policy_input, ENGINE_MAX_DEPTH):
+                # Nothing is recorded yet: the request is refused, as one malformed.
+                raise _of_item(_too_deep(), index, len(requests))
         decisions.append(decision)
         if (semantic == "deny_on_first_deny" and not decision.allow) or (
             semantic == "permit_on_first_permit" and decision.allow

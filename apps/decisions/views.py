@@ -169,7 +169,7 @@ def _uploaded(request: HttpRequest) -> tuple[dict[str, str], Any]:
         raw = data_file.read(MAX_UPLOAD + 1)
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
             raise ValidationFailed("data.json is not valid JSON.", code="invalid_data") from None
     return files, data
 

@@ -177,3 +177,18 @@ def test_an_error_quoting_half_a_surrogate_pair_is_still_answered(client_for, ad
     assert error["code"] == "invalid"
     assert error["message"] == 'kind: "pg\ufffd" is not a valid choice.'
     assert not DataSource.objects.exists()
+
+
+def test_a_body_nested_deeper_than_python_parses_is_400(client_for, admin):
+    from apps.catalog.models import DataSource
+
+    deep = b"[" * 5000 + b"]" * 5000
+    response = client_for(admin).post(
+        "/api/v1/sources/",
+        data=b'{"name": "warehouse", "kind": "postgres", "description": ' + deep + b"}",
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_request"
+    assert not DataSource.objects.exists()

@@ -96,6 +96,18 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
     assert (status, body["error"]["code"]) == (403, "permission_denied")
 
 
+def _nested(levels: int) -> bytes:
+    """A request whose context holds arrays nested so that the body is ``levels`` deep."""
+    arrays = levels - 2  # the body, then its context
+    return (
+        b'{"subject":{"type":"user","id":"olivia"},"action":{"name":"read"},'
+        b'"resource":{"type":"dataset","id":"crm.public.leads"},"context":{"n":'
+        + b"[" * arrays
+        + b"]" * arrays
+        + b"}}"
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
@@ -127,6 +139,8 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
             b'"resource":{"type":"dataset","id":"crm.public.leads\\u0000"}}',
             "invalid_request",
         ),
+        (_nested(200), "invalid_request"),  # the engine reads 127 levels
+        (_nested(5000), "malformed_request"),  # past what Python's parser can read
     ],
     ids=[
         "not-json",
@@ -136,6 +150,8 @@ def test_a_credential_without_the_scope_is_403(live_server, leads, admin):
         "unpaired-surrogate-in-subject",
         "unpaired-surrogate-in-context",
         "nul-in-resource-id",
+        "nested-deeper-than-the-engine-reads",
+        "nested-deeper-than-python-parses",
     ],
 )
 def test_bad_input_is_a_400_and_changes_nothing(live_server, leads, token, body, code):
@@ -160,6 +176,26 @@ def test_a_resource_type_longer_than_the_audit_column_is_decided_and_recorded(
     record = AuditEvent.objects.get(action="decision.evaluate")
     assert record.changes["decision_id"] == answer["context"]["decision_id"]
     assert record.target_type == f"decision.{long_type}"[:80]
+
+
+def test_a_request_as_deep_as_the_engine_reads_is_decided(live_server, leads, token):
+    status, answer, _ = _post(_url(live_server), _nested(127), {"Authorization": f"Bearer {token}"})
+    assert status == 200
+    assert answer["context"]["reason_codes"] == ["owner"]
+
+
+def test_an_item_deeper_than_the_engine_reads_refuses_the_batch(live_server, leads, token):
+    """Found when the engine fails on it, before anything is recorded."""
+    batch = json.loads(_nested(127))
+    too_deep = json.loads(_nested(128))
+    status, answer, _ = _post(
+        _batch_url(live_server),
+        {"evaluations": [batch, too_deep]},
+        {"Authorization": f"Bearer {token}"},
+    )
+    assert (status, answer["error"]["code"]) == (400, "invalid_request")
+    assert answer["error"]["message"].startswith("evaluations[1]: ")
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
 
 
 def test_the_pdp_configuration_names_the_endpoint(live_server):

@@ -199,6 +199,18 @@ def test_packages_over_the_api_and_the_page(admin, owner):
     )
     assert "is active" in response.content.decode()
     assert PolicyPackage.objects.get().resource_types == ["invoice", "payout"]
+    deep = page.post(
+        "/decisions/packages/",
+        {
+            "name": "billing",
+            "resource_types": "invoice",
+            "rego_files": [SimpleUploadedFile(n, t.encode()) for n, t in FILES.items()],
+            "data_json": SimpleUploadedFile("data.json", b"[" * 5000 + b"]" * 5000),
+        },
+    )
+    assert deep.status_code == 400
+    assert "data.json is not valid JSON." in deep.content.decode()
+    assert PolicyPackage.objects.get().resource_types == ["invoice", "payout"]  # unchanged
     assert Client().get("/decisions/packages/").status_code == 302  # sign in first
     page.force_login(owner)
     assert page.get("/decisions/packages/").status_code == 404

@@ -55,6 +55,15 @@ def _first_message(detail: Any) -> str:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RecursionError):
+        # Reading or writing JSON nested deeper than Python's stack allows (DRF's parser only
+        # catches ValueError); raised before anything is written, or inside the transaction
+        # that rolls it back.
+        return _error(
+            "malformed_request",
+            "The request nests arrays or objects too deeply; flatten it.",
+            status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, ApplicationError):
         return _error(exc.code, exc.message, exc.status, fields=exc.extra.get("fields"))
     if isinstance(exc, Http404):
