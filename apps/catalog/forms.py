@@ -91,6 +91,27 @@ class DatasetEditForm(forms.Form):
     sensitivity = forms.ChoiceField(required=False, label="Declared sensitivity")
     categories = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     tags = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    purposes = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Purposes of use",
+        help_text="Purpose keys it may be read for, comma-separated (e.g. support, billing); "
+        "empty: any purpose.",
+    )
+    row_filter_column = forms.ChoiceField(
+        required=False,
+        label="Row filter column",
+        help_text="Filter rows by this column's value; owners and admins see every row.",
+    )
+    row_filter_rules = forms.CharField(
+        required=False,
+        label="Rows each group or person sees",
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "group:emea = EU, UK\nuser:vera = US"}
+        ),
+        help_text="One rule per line: group:<name> or user:<username> = values. Anyone named in "
+        "no rule sees no rows (and is denied).",
+    )
 
     # Which form fields a service's "unknown <thing>" error can be about.
     _ERROR_FIELDS = {
@@ -102,15 +123,56 @@ class DatasetEditForm(forms.Form):
     }
 
     def __init__(
-        self, *args: Any, levels: Any = (), categories: Any = (), tags: Any = (), **kwargs: Any
+        self,
+        *args: Any,
+        levels: Any = (),
+        categories: Any = (),
+        tags: Any = (),
+        columns: Any = (),
+        **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.fields["sensitivity"].choices = _level_choices(levels, "Not declared")  # type: ignore[attr-defined]
         self.fields["categories"].choices = _keyed_choices(categories)  # type: ignore[attr-defined]
         self.fields["tags"].choices = [(t.key, t.key) for t in tags]  # type: ignore[attr-defined]
+        self.fields["row_filter_column"].choices = [  # type: ignore[attr-defined]
+            ("", "No row filter"),
+            *((c, c) for c in columns),
+        ]
+
+    def clean_purposes(self) -> list[str]:
+        return [p.strip() for p in self.cleaned_data["purposes"].split(",") if p.strip()]
+
+    def clean(self) -> dict[str, Any]:
+        """``row_filter`` as the service takes it (None: none), from the column and the rules."""
+        data = super().clean() or {}
+        column = data.pop("row_filter_column", "")
+        text = data.pop("row_filter_rules", "") or ""
+        rules = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            who, sep, values = line.partition("=")
+            kind, colon, name = who.strip().partition(":")
+            if not sep or not colon or kind not in ("group", "user") or not name.strip():
+                self.add_error(
+                    "row_filter_rules",
+                    f"Line {number}: write group:<name> = values or user:<username> = values.",
+                )
+                return data
+            rules.append(
+                {kind: name.strip(), "values": [v.strip() for v in values.split(",") if v.strip()]}
+            )
+        if rules and not column:
+            self.add_error("row_filter_column", "Choose the column the rules filter on.")
+        data["row_filter"] = {"column": column, "rules": rules} if column else None
+        return data
 
     @staticmethod
     def initial_for(dataset: Any) -> dict[str, Any]:
+        from apps.catalog.services.usage import row_filter_named
+
+        row_filter = row_filter_named(dataset) or {"column": "", "rules": []}
         return {
             "description": dataset.description,
             "provenance": dataset.provenance,
@@ -121,6 +183,14 @@ class DatasetEditForm(forms.Form):
             "sensitivity": dataset.sensitivity.key if dataset.sensitivity else "",
             "categories": [c.key for c in dataset.categories.all()],
             "tags": [t.key for t in dataset.tags.all()],
+            "purposes": ", ".join(dataset.purposes),
+            "row_filter_column": row_filter["column"],
+            "row_filter_rules": "\n".join(
+                f"{kind}:{rule[kind]} = {', '.join(rule['values'])}"
+                for rule in row_filter["rules"]
+                for kind in ("group", "user")
+                if kind in rule
+            ),
         }
 
     def add_service_error(self, err: ApplicationError) -> None:
@@ -128,6 +198,10 @@ class DatasetEditForm(forms.Form):
         fields = err.extra.get("fields") if isinstance(err.extra, dict) else None
         if fields:
             for name, messages in fields.items():
+                if name == "row_filter.column":
+                    name = "row_filter_column"
+                elif name.startswith("row_filter"):
+                    name = "row_filter_rules"
                 target = name if name in self.fields else None
                 for message in messages:
                     self.add_error(target, message)

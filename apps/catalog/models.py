@@ -119,6 +119,11 @@ class Dataset(models.Model):
         editable=False,
     )
     categories = models.ManyToManyField(DataCategory, blank=True, related_name="datasets")
+    # Usage policy the governance decision enforces (see services.datasets.dataset_update):
+    # the purposes of use it may be read for (none: any), and which rows each principal sees:
+    # {"column": name, "rules": [{"group_id" | "user_id": id, "values": [text, ...]}]}.
+    purposes = models.JSONField(default=list, blank=True)
+    row_filter = models.JSONField(null=True, blank=True)
     removed_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when a schema sync no longer finds it at the source."
     )

@@ -6,6 +6,7 @@ keyed by id so the policy looks things up instead of scanning:
     {"levels": {key: rank}, "default_clearance": key,
      "datasets": {fqn: {"source", "sensitivity", "owners": {principal: "owner"|"steward"},
                         "viewers": {principal: true}, "purposes": [...],
+                        "row_filter"?: {"column": name, "values": {principal: [values]}},
                         "columns": {name: {"sensitivity", "categories": [...]}}}},
      "principals": {"user:<username>" | "service:<name>":
                     {"groups": ["group:<name>"], "roles": [role keys bound everywhere]}},
@@ -83,10 +84,21 @@ def _datasets(
         "owner_group_id",
         "steward_id",
         "steward_group_id",
+        "purposes",
+        "row_filter",
     )
-    for pk, fqn, source, sensitivity, owner, owner_group, steward, steward_group in rows.iterator(
-        chunk_size=5000
-    ):
+    for (
+        pk,
+        fqn,
+        source,
+        sensitivity,
+        owner,
+        owner_group,
+        steward,
+        steward_group,
+        purposes,
+        row_filter,
+    ) in rows.iterator(chunk_size=5000):
         owners: dict[str, str] = {}
         for role, user_id, group_id in (
             ("steward", steward, steward_group),
@@ -102,9 +114,11 @@ def _datasets(
             "sensitivity": sensitivity,
             "owners": owners,
             "viewers": {},
-            "purposes": [],
+            "purposes": purposes,
             "columns": {},
         }
+        if row_filter:
+            datasets[fqn]["row_filter"] = _row_filter(row_filter, users, groups)
 
     perm_ids = Permission.objects.filter(
         content_type__app_label="catalog", codename__in=["view_dataset", "change_dataset"]
@@ -137,6 +151,20 @@ def _datasets(
                 "categories": sorted(column_categories.get(column_id, [])),
             }
     return datasets, fqn_of
+
+
+def _row_filter(
+    stored: dict[str, Any], users: dict[int, str], groups: dict[int, str]
+) -> dict[str, Any]:
+    """``{"column", "values": {principal: [values]}}``: each rule under the principal it names
+    (rules of people or groups that are gone, or people inactive, are left out)."""
+    values: dict[str, list[str]] = {}
+    for rule in stored["rules"]:
+        if rule.get("user_id") in users:
+            values[_principal("user", users[rule["user_id"]])] = rule["values"]
+        elif rule.get("group_id") in groups:
+            values[_principal("group", groups[rule["group_id"]])] = rule["values"]
+    return {"column": stored["column"], "values": values}
 
 
 def datasets_of(ids: set[int]) -> dict[str, dict[str, Any]]:

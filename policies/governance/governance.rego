@@ -2,7 +2,8 @@
 #
 # Reads input (AuthZEN: subject, action, resource, context) and data.steward.snapshot (the
 # governance snapshot, every collection keyed by id). Produces one `decision` object:
-#   {"allow": bool, "reasons": [codes], "obligations": {"mask": {column: method}}}
+#   {"allow": bool, "reasons": [codes],
+#    "obligations": {"mask": {column: method}, "row_filter"?: {"column": name, "in": [values]}}}
 #
 # Written so that an undefined value never turns into an allow: every allow path is a positive
 # match, and missing data (unknown dataset, principal, time) leaves `allow` false.
@@ -170,6 +171,33 @@ deny_reasons contains "purpose_not_allowed" if {
 
 purpose_allowed if input.context.purpose in dataset.purposes
 
+# A dataset's row filter shows each principal the rows whose filter column holds one of the
+# values its rules name (rules for the principal or its groups); its owners and the admin role
+# see every row. One it would show no rows is denied rather than answered with an empty filter,
+# and so is one whose filter column is gone (a schema sync removed it): the filter cannot be
+# applied. Said only of a request something allows, so others keep their own reasons.
+row_filtered if {
+	dataset.row_filter
+	not is_owner
+	not is_admin
+}
+
+row_values contains value if {
+	row_filtered
+	some id in identities
+	some value in dataset.row_filter.values[id]
+}
+
+deny_reasons contains reason if {
+	row_filtered
+	count(allow_reasons) > 0
+	some reason in row_filter_denials
+}
+
+row_filter_denials contains "row_filter_no_rows" if count(row_values) == 0
+
+row_filter_denials contains "row_filter_column_missing" if not dataset.columns[dataset.row_filter.column]
+
 # --- the decision -----------------------------------------------------------------------
 
 allow if {
@@ -229,7 +257,17 @@ hashed(column) := count({c | some c in column.categories; c in hashed_categories
 decision := {
 	"allow": allow_value,
 	"reasons": reasons,
-	"obligations": {"mask": masks},
+	"obligations": object.union({"mask": masks}, row_obligation),
+}
+
+# The row filter joins the obligations only where the dataset has one. Of the shapes tried, this
+# one (a default and a merge) cost least where there is none: +1.9 us a decision at p50, where
+# two definitions of `obligations` or of `decision` cost 2.5-2.7 us (bench/decisions.py --against).
+default row_obligation := {}
+
+row_obligation := {"row_filter": {"column": dataset.row_filter.column, "in": sort(row_values)}} if {
+	row_filtered
+	allow
 }
 
 allow_value := true if allow

@@ -42,6 +42,28 @@ snapshot := {
 			"purposes": ["analytics"],
 			"columns": {"ip": {"sensitivity": "confidential", "categories": ["online-id"]}},
 		},
+		"sales.public.orders": {
+			"source": "sales",
+			"sensitivity": "internal",
+			"owners": {"user:olivia": "owner"},
+			"viewers": {"group:analysts": true, "user:vera": true, "user:cole": true},
+			"purposes": [],
+			"columns": {"region": {"sensitivity": "internal", "categories": []}},
+			"row_filter": {"column": "region", "values": {
+				"group:analysts": ["UK", "EU"],
+				"user:rita": ["US", "EU"],
+				"user:vera": ["EU"],
+			}},
+		},
+		"sales.public.legacy": {
+			"source": "sales",
+			"sensitivity": "internal",
+			"owners": {"user:olivia": "owner"},
+			"viewers": {"user:vera": true},
+			"purposes": [],
+			"columns": {"id": {"sensitivity": "internal", "categories": []}},
+			"row_filter": {"column": "region", "values": {"user:vera": ["EU"]}},
+		},
 	},
 	"grants": {
 		"user:tom": {"crm.public.customers": {
@@ -224,4 +246,47 @@ test_entries_given_with_the_request_are_ignored_otherwise if {
 	d := decide(revoked_for_tom)
 	d.allow
 	d.reasons == ["grant"]
+}
+
+test_a_row_filter_shows_the_rows_of_the_principal_and_its_groups if {
+	d := decide(req("rita", "read", "sales.public.orders", {}))
+	d.allow
+	d.obligations.row_filter == {"column": "region", "in": ["EU", "UK", "US"]}
+	e := decide(req("vera", "read", "sales.public.orders", {}))
+	e.allow
+	e.obligations.row_filter == {"column": "region", "in": ["EU"]}
+}
+
+test_owners_and_admins_see_every_row if {
+	d := decide(req("olivia", "read", "sales.public.orders", {}))
+	d.allow
+	not d.obligations.row_filter
+	e := decide(req("ada", "read", "sales.public.orders", {}))
+	e.allow
+	not e.obligations.row_filter
+}
+
+test_a_row_filter_that_shows_no_rows_is_a_deny if {
+	d := decide(req("cole", "read", "sales.public.orders", {}))
+	not d.allow
+	d.reasons == ["row_filter_no_rows"]
+	not d.obligations.row_filter
+}
+
+test_without_access_the_row_filter_is_not_the_reason if {
+	d := decide(req("tom", "read", "sales.public.orders", {}))
+	not d.allow
+	d.reasons == ["no_access"]
+}
+
+test_a_row_filter_whose_column_is_gone_is_a_deny if {
+	d := decide(req("vera", "read", "sales.public.legacy", {}))
+	not d.allow
+	d.reasons == ["row_filter_column_missing"]
+}
+
+test_datasets_without_a_row_filter_have_none if {
+	d := decide(req("vera", "read", "web.public.page_views", {"purpose": "analytics"}))
+	d.allow
+	object.keys(d.obligations) == {"mask"}
 }

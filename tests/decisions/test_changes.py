@@ -492,3 +492,53 @@ def test_a_package_that_cannot_read_the_snapshot_decides_on_the_engine_it_has(
     _load(admin, data={"clerks": ["vera"]})
     assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is True
     assert services._state.engine is not engine
+
+
+def test_a_usage_policy_set_in_the_catalog_is_enforced_without_loading_the_snapshot(
+    leads, viewer, admin, settings
+):
+    """Purposes and a row filter edited on a dataset reach decisions through a patch: the
+    request carries the dataset's entry, so the engine keeps its copy."""
+    from django.contrib.auth.models import Group
+
+    from apps.catalog import services as catalog
+    from apps.decisions import services
+    from tests.factories import ColumnFactory
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    ColumnFactory(dataset=leads, name="region")
+    emea = Group.objects.create(name="emea")
+    viewer.groups.add(emea)
+    catalog.dataset_viewer_add(actor=admin, dataset=leads, user=viewer.username)
+
+    def decide(purpose=None):
+        context = {"purpose": purpose} if purpose else {}
+        return decision_evaluate(
+            caller="svc",
+            request={
+                "subject": {"type": "user", "id": "vera"},
+                "action": {"name": "read"},
+                "resource": {"type": "dataset", "id": "crm.public.leads"},
+                "context": context,
+            },
+        )
+
+    assert decide().obligations == {"mask": {}}
+    engine = services._state.engine
+    catalog.dataset_update(
+        actor=admin,
+        dataset=leads,
+        purposes=["support"],
+        row_filter={"column": "region", "rules": [{"group": "emea", "values": ["EU", "UK"]}]},
+    )
+    assert current_build().base is not None  # patched
+    assert decide().reasons == ["purpose_not_allowed"]
+    allowed = decide("support")
+    assert (allowed.allow, allowed.obligations["row_filter"]) == (
+        True,
+        {"column": "region", "in": ["EU", "UK"]},
+    )
+    viewer.groups.remove(emea)
+    denied = decide("support")
+    assert (denied.allow, denied.reasons) == (False, ["row_filter_no_rows"])
+    assert services._state.engine is engine

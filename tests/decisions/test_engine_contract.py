@@ -66,6 +66,31 @@ SNAPSHOT: dict = {
             "purposes": ["payroll"],
             "columns": {"amount": {"sensitivity": "restricted", "categories": ["financial"]}},
         },
+        "sales.public.orders": {
+            "source": "sales",
+            "sensitivity": "internal",
+            "owners": {"user:olivia": "owner"},
+            "viewers": {"user:vera": True, "user:noor": True, "user:stan": True},
+            "purposes": [],
+            "columns": {"region": {"sensitivity": "internal", "categories": []}},
+            "row_filter": {
+                "column": "region",
+                "values": {
+                    "group:analysts": ["UK", "EU"],
+                    "user:noor": ["US"],
+                    "user:vera": ["EU"],
+                },
+            },
+        },
+        "sales.public.legacy": {
+            "source": "sales",
+            "sensitivity": "internal",
+            "owners": {},
+            "viewers": {"user:vera": True},
+            "purposes": [],
+            "columns": {"id": {"sensitivity": "internal", "categories": []}},
+            "row_filter": {"column": "region", "values": {"user:vera": ["EU"]}},
+        },
     },
     "grants": {
         "user:gina": {
@@ -92,8 +117,11 @@ def _request(user, action="read", fqn="crm.public.contacts", **context):
     }
 
 
-def _decision(allow, reasons, mask=None):
-    return {"allow": allow, "reasons": reasons, "obligations": {"mask": mask or {}}}
+def _decision(allow, reasons, mask=None, rows=None):
+    obligations = {"mask": mask or {}}
+    if rows is not None:
+        obligations["row_filter"] = {"column": "region", "in": rows}
+    return {"allow": allow, "reasons": reasons, "obligations": obligations}
 
 
 CASES = {
@@ -142,6 +170,34 @@ CASES = {
         _decision(False, ["clearance_insufficient"]),
     ),
     "unparseable-time": (_request("olivia", time="noon"), _decision(False, ["invalid_time"])),
+    "row-filter-of-a-principal": (
+        _request("vera", fqn="sales.public.orders"),
+        _decision(True, ["viewer"], rows=["EU"]),
+    ),
+    "row-filter-of-a-principal-and-its-group": (
+        _request("noor", fqn="sales.public.orders"),
+        _decision(True, ["viewer"], rows=["EU", "UK", "US"]),
+    ),
+    "row-filter-showing-no-rows": (
+        _request("stan", fqn="sales.public.orders"),
+        _decision(False, ["row_filter_no_rows"]),
+    ),
+    "row-filter-not-the-reason-without-access": (
+        _request("gina", fqn="sales.public.orders"),
+        _decision(False, ["no_access"]),
+    ),
+    "row-filter-on-a-missing-column": (
+        _request("vera", fqn="sales.public.legacy"),
+        _decision(False, ["row_filter_column_missing"]),
+    ),
+    "owner-sees-every-row": (
+        _request("olivia", fqn="sales.public.orders"),
+        _decision(True, ["owner"]),
+    ),
+    "admin-sees-every-row": (
+        _request("root", fqn="sales.public.orders"),
+        _decision(True, ["role_admin"]),
+    ),
 }
 
 QUERY = "data.steward.governance.decision"
@@ -229,14 +285,21 @@ CHANGES = {
     "binding-added": lambda s: s["bindings"].update({"user:stan": {"*": ["data.read"]}}),
     "binding-removed": lambda s: s["bindings"].pop("user:rita"),
     "made-admin": lambda s: s["principals"]["user:gina"].update(roles=["admin"]),
+    "row-filter-values-changed": lambda s: s["datasets"]["sales.public.orders"]["row_filter"][
+        "values"
+    ].update({"user:stan": ["APAC"], "user:vera": ["US"]}),
+    "row-filter-removed": lambda s: s["datasets"]["sales.public.orders"].pop("row_filter"),
+    "row-filter-added": lambda s: s["datasets"]["crm.public.contacts"].update(
+        row_filter={"column": "name", "values": {"user:gina": ["a"]}}
+    ),
 }
 
 # Every request of the contract, and some that the changes above are about.
 VIEW_REQUESTS = [policy_input for policy_input, _ in CASES.values()] + [
     _request(who, action, fqn, purpose="payroll")
-    for who in ("stan", "newbie", "gina", "noor", "rita")
+    for who in ("stan", "newbie", "gina", "noor", "rita", "vera")
     for action in ("read", "export")
-    for fqn in ("crm.public.contacts", "hr.public.salaries")
+    for fqn in ("crm.public.contacts", "hr.public.salaries", "sales.public.orders")
 ]
 
 

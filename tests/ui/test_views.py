@@ -351,3 +351,60 @@ def test_unsupported_source_operation_is_a_readable_refusal(client_for, admin):
     response = client_for(admin).post(url)
     assert response.status_code == 400
     assert b"PostgreSQL sources only" in response.content
+
+
+def test_the_usage_policy_is_edited_on_the_edit_page_and_shown(client_for, owner, dataset):
+    from django.contrib.auth.models import Group
+
+    ColumnFactory(dataset=dataset, name="region")
+    Group.objects.create(name="emea")
+    client = client_for(owner)
+    url = reverse("catalog:dataset-edit", args=[dataset.pk])
+    page = client.get(url).content.decode()
+    assert '<option value="region">region</option>' in page
+
+    response = client.post(
+        url,
+        {
+            "owner": "olivia",  # the form posts every field: an empty owner would clear it
+            "purposes": "support, billing",
+            "row_filter_column": "region",
+            "row_filter_rules": "group:emea = EU, UK\n\nuser:olivia = US\n",
+        },
+    )
+    assert response.status_code == 302
+    dataset.refresh_from_db()
+    assert dataset.purposes == ["billing", "support"]
+    assert [r["values"] for r in dataset.row_filter["rules"]] == [["EU", "UK"], ["US"]]
+    detail = client.get(reverse("catalog:dataset-detail", args=[dataset.pk])).content.decode()
+    assert '<span class="pill">billing</span>' in detail
+    assert "group emea sees EU, UK" in detail
+    again = client.get(url).content.decode()
+    assert "group:emea = EU, UK\nuser:olivia = US" in again  # the form shows what is stored
+
+
+@pytest.mark.parametrize(
+    ("rules", "column", "field", "message"),
+    [
+        ("emea EU", "region", "row_filter_rules", "Line 1: write group:<name> = values"),
+        ("group:nobody = EU", "region", "row_filter_rules", "Unknown group 'nobody'"),
+        ("group:emea =", "region", "row_filter_rules", "A list of 1 to 100 values"),
+        ("group:emea = EU", "", "row_filter_column", "Choose the column"),
+    ],
+    ids=["not-a-rule", "unknown-group", "no-values", "no-column"],
+)
+def test_a_bad_row_filter_is_shown_at_its_field_and_saves_nothing(
+    client_for, owner, dataset, rules, column, field, message
+):
+    from django.contrib.auth.models import Group
+
+    ColumnFactory(dataset=dataset, name="region")
+    Group.objects.create(name="emea")
+    response = client_for(owner).post(
+        reverse("catalog:dataset-edit", args=[dataset.pk]),
+        {"description": "changed", "row_filter_column": column, "row_filter_rules": rules},
+    )
+    assert response.status_code == 400
+    assert message in response.context["form"].errors[field][0]
+    dataset.refresh_from_db()
+    assert (dataset.description, dataset.row_filter) == ("", None)

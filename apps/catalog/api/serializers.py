@@ -6,8 +6,11 @@ password is never shown, only whether one is set.
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.catalog.models import Dataset
+from apps.catalog.services.usage import row_filter_named
 from apps.core.api.schema import ApiSerializer
 
 
@@ -81,11 +84,32 @@ class DatasetListItemSerializer(ApiSerializer):
     updated_at = serializers.DateTimeField()
 
 
+class RowFilterRuleSerializer(ApiSerializer):
+    group = serializers.CharField(required=False, help_text="Group name (or user).")
+    user = serializers.CharField(required=False, help_text="Username (or group).")
+    values = serializers.ListField(child=serializers.CharField())
+
+
+class RowFilterSerializer(ApiSerializer):
+    column = serializers.CharField()
+    rules = RowFilterRuleSerializer(many=True)
+
+
 class DatasetDetailSerializer(DatasetListItemSerializer):
     provenance = serializers.CharField()
     sensitivity = _ref("sensitivity.key", help_text="Declared at dataset level.")
     categories = KeyListField()
+    purposes = serializers.ListField(
+        child=serializers.CharField(), help_text="Purposes of use it may be read for; [] = any."
+    )
+    row_filter = serializers.SerializerMethodField(
+        help_text="Which rows each principal sees (owners and admins: all); null = no filter."
+    )
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(RowFilterSerializer(allow_null=True))
+    def get_row_filter(self, obj: Dataset) -> dict[str, Any] | None:
+        return row_filter_named(obj)
 
 
 class ColumnOutputSerializer(ApiSerializer):

@@ -258,6 +258,16 @@ class DatasetUpdateApi(APIView):
         )
         categories = _keys("Category keys (replaces the set).")
         tags = _keys("Tag keys (replaces the set).")
+        purposes = serializers.JSONField(
+            required=False,
+            help_text="Purpose keys it may be read for (replaces the list; [] admits any).",
+        )
+        row_filter = serializers.JSONField(
+            required=False,
+            allow_null=True,
+            help_text='Which rows each principal sees: {"column": name, "rules": [{"group" | '
+            '"user": name, "values": [text]}]}; null removes it. Owners and admins see all.',
+        )
 
     @extend_schema(
         operation_id="datasets_partial_update",

@@ -6,6 +6,7 @@ from django.db.models import Max
 
 from apps.audit.services import audit_record
 from apps.catalog.models import Column, Dataset
+from apps.catalog.services.usage import row_filter_named
 from apps.classification.models import SensitivityLevel
 
 
@@ -34,6 +35,8 @@ def dataset_snapshot(dataset: Dataset) -> dict[str, Any]:
         "effective_sensitivity": _name(dataset.effective_sensitivity),
         "categories": sorted(c.key for c in dataset.categories.all()) if dataset.pk else [],
         "tags": sorted(t.key for t in dataset.tags.all()) if dataset.pk else [],
+        "purposes": list(dataset.purposes),
+        "row_filter": row_filter_named(dataset),
         "removed": dataset.removed_at is not None,
     }
 

@@ -11,6 +11,7 @@ from apps.audit.services import audit_record, diff
 from apps.catalog import permissions
 from apps.catalog.models import Dataset, DataSource
 from apps.catalog.services.common import dataset_refresh_effective_sensitivity, dataset_snapshot
+from apps.catalog.services.usage import checked_purposes, checked_row_filter
 from apps.classification.models import DataCategory, SensitivityLevel, Tag
 from apps.core.errors import Conflict, PermissionDenied, ValidationFailed, full_clean_or_raise
 
@@ -113,9 +114,12 @@ def dataset_update(
     sensitivity: Any = UNSET,
     categories: Any = UNSET,
     tags: Any = UNSET,
+    purposes: Any = UNSET,
+    row_filter: Any = UNSET,
 ) -> Dataset:
-    """Edit a dataset's metadata and dataset-level classification. Validates everything first,
-    so a bad value changes nothing. Users and groups are given by username / group name."""
+    """Edit a dataset's metadata, dataset-level classification and usage policy (purposes, row
+    filter: ``services.usage``). Validates everything first, so a bad value changes nothing.
+    Users and groups are given by username / group name."""
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if not permissions.can_change_dataset(actor, locked):
         raise PermissionDenied("You may view this dataset but not change it.")
@@ -136,6 +140,10 @@ def dataset_update(
             updates[name] = _resolve(model, lookup, value, label)
     if sensitivity is not UNSET:
         updates["sensitivity"] = resolve_sensitivity(sensitivity)
+    if purposes is not UNSET:
+        updates["purposes"] = checked_purposes(purposes)
+    if row_filter is not UNSET:
+        updates["row_filter"] = checked_row_filter(locked, row_filter)
     new_categories = resolve_categories(categories) if categories is not UNSET else None
     new_tags = resolve_tags(tags) if tags is not UNSET else None
 

@@ -17,6 +17,7 @@ from apps.catalog.forms import (
     DatasetFilterForm,
 )
 from apps.catalog.models import Column, Dataset
+from apps.catalog.services.usage import row_filter_named
 from apps.catalog.views.common import PAGE_SIZE, get_or_404, taxonomy_for
 from apps.catalog.views.lineage_svg import lineage_layout
 from apps.classification import selectors as taxonomy
@@ -121,6 +122,7 @@ def _dataset_page(
             ),
             "history": history,
             "pending_total": sum(len(r["pending"]) for r in rows),
+            "row_filter": row_filter_named(dataset),
         },
         status=status,
     )
@@ -141,7 +143,15 @@ def dataset_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_change_dataset(user, dataset):
         messages.error(request, "You may view this dataset but not change it.")
         return _dataset_page(request, dataset, status=403)
-    choices = {**taxonomy_for(user), "tags": list(taxonomy.tag_list(actor=user))}
+    choices = {
+        **taxonomy_for(user),
+        "tags": list(taxonomy.tag_list(actor=user)),
+        "columns": list(
+            dataset.columns.filter(removed_at__isnull=True)
+            .order_by("ordinal", "name")
+            .values_list("name", flat=True)
+        ),
+    }
     status = 200
     if request.method == "POST":
         form = DatasetEditForm(request.POST, **choices)
