@@ -42,3 +42,6 @@ def test_seed_demo_is_idempotent(capsys):
     assert Dataset.objects.filter(effective_sensitivity__isnull=True).exists()
     assert Dataset.objects.filter(effective_sensitivity__isnull=False).exists()
     assert "admin" in capsys.readouterr().out
+    addresses = Dataset.objects.get(fqn="crm.public.addresses")
+    assert addresses.purposes == ["billing", "shipping", "support"]
+    assert addresses.row_filter["column"] == "country_code"

@@ -71,8 +71,12 @@ def ds(
     categories: tuple[str, ...] = (),
     classified: bool = True,
     provenance: str = "",
+    purposes: tuple[str, ...] = (),
+    row_filter: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
+        "purposes": list(purposes),
+        "row_filter": row_filter,
         "source": source,
         "schema": schema,
         "table": table,
@@ -151,6 +155,15 @@ DATASETS: list[dict[str, Any]] = [
         steward="sam",
         tags=("pii", "gdpr"),
         provenance=CRM_APP,
+        # Read only to serve customers; each team sees its own countries' addresses.
+        purposes=("billing", "shipping", "support"),
+        row_filter={
+            "column": "country_code",
+            "rules": [
+                {"group": "support-emea", "values": ["DE", "FR", "NL"]},
+                {"group": "growth-team", "values": ["US"]},
+            ],
+        },
     ),
     ds(
         "crm",

@@ -37,6 +37,7 @@ class Command(BaseCommand):
         self._user("sam", password, first_name="Sam", last_name="Steward")
         growth, _ = Group.objects.get_or_create(name="growth-team")
         get_user_model().objects.get(username="dana").groups.add(growth)
+        Group.objects.get_or_create(name="support-emea")  # ana's (see _access): a row filter
 
         for key, description in TAGS.items():
             if not Tag.objects.filter(key=key).exists():
@@ -86,6 +87,7 @@ class Command(BaseCommand):
         from apps.access.models import AccessRequest, Role, RoleBinding
 
         ana, _ = self._user("ana", password, first_name="Ana", last_name="Analyst")
+        ana.groups.add(Group.objects.get(name="support-emea"))
         sam = get_user_model().objects.get(username="sam")
         first_source = next(iter(sorted(sources)))
         for role, user, source in (
@@ -178,6 +180,8 @@ class Command(BaseCommand):
                 sensitivity=spec["sensitivity"],
                 categories=spec["categories"],
                 tags=spec["tags"],
+                purposes=spec["purposes"],
+                row_filter=spec["row_filter"],
             )
             if spec["classified"]:
                 columns = {c.name: c for c in dataset.columns.all()}
