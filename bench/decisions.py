@@ -6,8 +6,8 @@
     python bench/decisions.py --against HEAD~1   # is the policy change faster? (interleaved)
 
 Builds a governance snapshot of the shape apps/decisions/snapshot.py produces (datasets keyed
-by FQN with ten columns each, principals, role bindings, grants keyed principal -> dataset -> id),
-loads it
+by FQN with ten columns each, a tenth of them with a row filter, principals, role bindings,
+grants keyed principal -> dataset -> id), loads it
 with the policies in policies/ into the embedded engine (regorus), and times
 ``data.steward.governance.decision`` for a mix of requests: owners, viewers, grant holders
 (some expired), strangers, unknown datasets. In-process, no HTTP and no audit write: the
@@ -64,6 +64,15 @@ def synthetic_snapshot(datasets: int, grants: int, principals: int, rng: random.
                 for c in range(10)
             },
         }
+    # A tenth of the datasets filter rows by col_0, for three groups each (drawn from a separate
+    # generator, so the rest of the snapshot is what it was before row filters existed).
+    filters = random.Random(datasets * 7919 + principals)
+    for entry in snap["datasets"].values():
+        if filters.random() < 0.1:
+            entry["row_filter"] = {
+                "column": "col_0",
+                "values": {g: [f"r{filters.randrange(20)}"] for g in filters.sample(groups, 3)},
+            }
     fqns = list(snap["datasets"])
     # Role bindings as bench/decisions_http.py seeds them: analyst (data.read) on one source for
     # a fifth of the groups, a source's steward for 2% of the users, data_owner of one dataset
