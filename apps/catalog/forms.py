@@ -163,7 +163,7 @@ class DatasetEditForm(forms.Form):
             rules.append(
                 {kind: name.strip(), "values": [v.strip() for v in values.split(",") if v.strip()]}
             )
-        if rules and not column:
+        if rules and not column and "row_filter_column" not in self.errors:
             self.add_error("row_filter_column", "Choose the column the rules filter on.")
         data["row_filter"] = {"column": column, "rules": rules} if column else None
         return data

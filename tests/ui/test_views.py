@@ -390,8 +390,9 @@ def test_the_usage_policy_is_edited_on_the_edit_page_and_shown(client_for, owner
         ("group:nobody = EU", "region", "row_filter_rules", "Unknown group 'nobody'"),
         ("group:emea =", "region", "row_filter_rules", "A list of 1 to 100 values"),
         ("group:emea = EU", "", "row_filter_column", "Choose the column"),
+        ("group:emea = EU", "gone", "row_filter_column", "Select a valid choice"),
     ],
-    ids=["not-a-rule", "unknown-group", "no-values", "no-column"],
+    ids=["not-a-rule", "unknown-group", "no-values", "no-column", "column-not-offered"],
 )
 def test_a_bad_row_filter_is_shown_at_its_field_and_saves_nothing(
     client_for, owner, dataset, rules, column, field, message
@@ -405,6 +406,8 @@ def test_a_bad_row_filter_is_shown_at_its_field_and_saves_nothing(
         {"description": "changed", "row_filter_column": column, "row_filter_rules": rules},
     )
     assert response.status_code == 400
-    assert message in response.context["form"].errors[field][0]
+    errors = response.context["form"].errors[field]
+    assert len(errors) == 1
+    assert message in errors[0]
     dataset.refresh_from_db()
     assert (dataset.description, dataset.row_filter) == ("", None)
