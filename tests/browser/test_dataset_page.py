@@ -84,3 +84,41 @@ def test_lineage_graph_links_to_neighbours(page, sign_in, sam, customers):
     graph.locator("a.node", has_text="warehouse.raw.crm_customers").click()
     expect(page.get_by_role("heading", name="warehouse.raw.crm_customers")).to_be_visible()
     expect(page.locator("svg.lineage a.node", has_text="crm.public.customers")).to_be_visible()
+
+
+def test_a_usage_policy_set_on_the_edit_page_shapes_decisions(
+    page: Page, sign_in, sam, customers, admin
+):
+    """A steward limits the dataset to a purpose and filters its rows by a column; the decision
+    explorer then shows a group member the row filter to apply, and refuses the wrong purpose."""
+    from django.contrib.auth.models import Group
+
+    from apps.decisions.services import snapshot_invalidate
+
+    emea = Group.objects.create(name="emea")
+    UserFactory(username="vera").groups.add(emea)
+    services.dataset_viewer_add(actor=admin, dataset=customers, group="emea")
+    sign_in(sam).goto(f"/catalog/datasets/{customers.pk}/edit/")
+    page.get_by_label("Purposes of use").fill("support")
+    page.get_by_label("Row filter column").select_option("email")
+    page.get_by_label("Rows each group or person sees").fill("group:emea = a@example.com")
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(page.locator(".messages")).to_contain_text("Saved crm.public.customers")
+    expect(page.locator("#purposes")).to_have_text("support")
+    expect(page.locator("#row-filter")).to_contain_text("group emea sees a@example.com")
+
+    snapshot_invalidate()
+    sign_in(admin).goto("/decisions/explorer/")
+    page.get_by_label("Subject (username or group)").fill("vera")
+    page.get_by_label("Dataset (source.schema.table) or resource id").fill("crm.public.customers")
+    page.get_by_label("Purpose").fill("support")
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator("#decision h2")).to_have_text("Allowed")
+    expect(page.locator("#decision-obligations")).to_contain_text('"row_filter"')
+    expect(page.locator("#decision-obligations")).to_contain_text("a@example.com")
+
+    page.get_by_label("Purpose").fill("marketing")
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator("#decision h2")).to_have_text("Denied")
+    expect(page.locator("#decision-reasons")).to_contain_text("purpose_not_allowed")
