@@ -84,6 +84,10 @@ def test_a_rename_keeps_the_rule_and_null_removes_the_filter(client_for, owner, 
             "unknown_user",
         ),
         (
+            {"row_filter": {**FILTER, "rules": [{"group": ["emea"], "values": ["EU"]}]}},
+            "unknown_group",
+        ),
+        (
             {
                 "row_filter": {
                     **FILTER,
@@ -120,6 +124,7 @@ def test_a_rename_keeps_the_rule_and_null_removes_the_filter(client_for, owner, 
         "no-rules",
         "unknown-group",
         "unknown-user",
+        "group-name-not-text",
         "group-and-user-in-one-rule",
         "no-values",
         "value-not-text",

@@ -93,16 +93,17 @@ def checked_row_filter(dataset: Dataset, value: Any) -> dict[str, Any] | None:
 
 
 def _principal(kind: str, name: Any, field: str) -> int:
-    if kind == "group":
+    found = None
+    if isinstance(name, str) and kind == "group":
         found = Group.objects.filter(name=name).values_list("pk", flat=True).first()
-    else:
+    elif isinstance(name, str):
         found = (
             get_user_model()
             .objects.filter(username=name, is_active=True)
             .values_list("pk", flat=True)
             .first()
         )
-    if not isinstance(name, str) or found is None:
+    if found is None:
         raise _invalid(field, f"Unknown {kind} {name!r}.", f"unknown_{kind}")
     return int(found)
 
