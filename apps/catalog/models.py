@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Q
+from django.db.models import JSONField, Q, Value
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.classification.models import DataCategory, SensitivityLevel, Tag, key_validator
@@ -122,7 +122,8 @@ class Dataset(models.Model):
     # Usage policy the governance decision enforces (see services.datasets.dataset_update):
     # the purposes of use it may be read for (none: any), and which rows each principal sees:
     # {"column": name, "rules": [{"group_id" | "user_id": id, "values": [text, ...]}]}.
-    purposes = models.JSONField(default=list, blank=True)
+    # (A database default too: the benches and other bulk loaders COPY rows without it.)
+    purposes = models.JSONField(default=list, db_default=Value([], JSONField()), blank=True)
     row_filter = models.JSONField(null=True, blank=True)
     removed_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when a schema sync no longer finds it at the source."
