@@ -322,6 +322,13 @@ def _levels() -> dict[str, int]:
     return dict(SensitivityLevel.objects.values_list("key", "rank"))
 
 
+def _has_rows(actor: Any, dataset: Dataset) -> bool:
+    """Whether a rule of the dataset's row filter names ``actor`` or one of their groups."""
+    rules = (dataset.row_filter or {}).get("rules", [])
+    groups = set(actor.groups.values_list("pk", flat=True))
+    return any(r.get("user_id") == actor.pk or r.get("group_id") in groups for r in rules)
+
+
 def _team_member(actor: Any, dataset: Dataset) -> bool:
     groups = {g for g in (dataset.owner_group_id, dataset.steward_group_id) if g}
     return bool(groups) and actor.groups.filter(pk__in=groups).exists()
@@ -396,6 +403,8 @@ def access_request_create(
             "dataset": {
                 "fqn": dataset.fqn,
                 "sensitivity": getattr(dataset.effective_sensitivity, "key", None),
+                "row_filter": bool(dataset.row_filter),
+                "requester_has_rows": _has_rows(actor, dataset),
             },
             "levels": _levels(),
         }
@@ -408,6 +417,14 @@ def access_request_create(
                 f"{dataset.fqn} can be granted for at most {_human(limit)}; ask for less.",
                 code="duration_too_long",
                 extra={"max_duration_seconds": limit},
+            )
+        if "row_filter_no_rows" in reasons:
+            raise PermissionDenied(
+                f"{dataset.fqn} shows each group or person only the rows its row filter names, "
+                "and it names neither you nor a group of yours: a grant would show you no rows. "
+                "Ask its owner to add you to the row filter.",
+                code="request_refused",
+                extra={"reasons": reasons},
             )
         raise PermissionDenied(
             f"The access policy refuses this request ({', '.join(reasons)}).",

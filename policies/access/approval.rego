@@ -5,7 +5,7 @@
 #   {"request": {"access": "read"|"write"|"export", "duration_seconds": n, "purpose": s,
 #                "columns": [names]},
 #    "requester": {"id": "user:<name>", "team_member": bool, "roles": [keys]},
-#    "dataset": {"fqn": s, "sensitivity": key},
+#    "dataset": {"fqn": s, "sensitivity": key, "row_filter": bool, "requester_has_rows": bool},
 #    "levels": {key: rank}}
 # outcome:
 #   {"result": "approve"|"review"|"refuse", "approvals_required": n,
@@ -48,6 +48,13 @@ refusals contains "duration_exceeds_maximum" if input.request.duration_seconds >
 refusals contains "invalid_duration" if not input.request.duration_seconds > 0
 
 refusals contains "purpose_required" if not count(trim_space(input.request.purpose)) > 0
+
+# The dataset filters rows and no rule names the requester or a group of theirs: a grant would
+# show them no rows (the governance decision denies it, row_filter_no_rows).
+refusals contains "row_filter_no_rows" if {
+	input.dataset.row_filter == true
+	input.dataset.requester_has_rows == false
+}
 
 refusals contains "export_of_restricted_data" if {
 	input.request.access == "export"

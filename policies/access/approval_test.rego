@@ -95,3 +95,16 @@ test_zero_duration_is_refused if {
 	o.result == "refuse"
 	o.reasons == ["invalid_duration"]
 }
+
+test_a_row_filter_that_would_show_the_requester_no_rows_is_refused if {
+	i := object.union(ask("public", "read", 24, false), {"dataset": {"fqn": "crm.public.t", "sensitivity": "public", "row_filter": true, "requester_has_rows": false}})
+	o := approval.outcome with input as i
+	o.result == "refuse"
+	o.reasons == ["row_filter_no_rows"]
+}
+
+test_a_row_filter_naming_the_requester_changes_nothing if {
+	i := object.union(ask("public", "read", 24, false), {"dataset": {"fqn": "crm.public.t", "sensitivity": "public", "row_filter": true, "requester_has_rows": true}})
+	o := approval.outcome with input as i
+	o.result == "approve"
+}

@@ -192,3 +192,29 @@ def test_a_role_binding_makes_a_fallback_approver(events, rick, stranger, admin)
     req = _ask(rick, events)
     req = services.access_request_decide(actor=stranger, request=req, verdict="approve")
     assert req.status == AccessRequest.Status.APPROVED
+
+
+def test_a_request_the_row_filter_would_show_no_rows_is_refused_with_what_to_do(
+    events, rick, admin, growth
+):
+    """The governance decision would deny such a grant (row_filter_no_rows), so the approval
+    policy refuses it up front; named in a rule (here through a group), the request goes on."""
+    from apps.catalog import services as catalog
+    from tests.factories import ColumnFactory
+
+    ColumnFactory(dataset=events, name="region")
+    catalog.dataset_update(
+        actor=admin,
+        dataset=events,
+        row_filter={"column": "region", "rules": [{"group": "growth", "values": ["EU"]}]},
+    )
+    events.refresh_from_db()
+    before = _counts()
+    with pytest.raises(PermissionDenied) as refused:
+        _ask(rick, events)
+    assert refused.value.extra == {"reasons": ["row_filter_no_rows"]}
+    assert "Ask its owner to add you to the row filter" in refused.value.message
+    assert _counts() == before
+
+    rick.groups.add(growth)
+    assert _ask(rick, events).status == AccessRequest.Status.APPROVED  # now a team member, too
