@@ -10,7 +10,7 @@ unknown; taxonomy keys answer 400 ``unknown_sensitivity`` / ``unknown_category``
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ from apps.catalog.api.serializers import (
     DatasetListItemSerializer,
     DatasetRefSerializer,
     LineageEdgeOutputSerializer,
+    RowFilterSerializer,
     SourceListItemSerializer,
     SourceOutputSerializer,
     SuggestionOutputSerializer,
@@ -44,6 +45,16 @@ CATALOG = ["catalog"]
 
 def _nullable_text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(required=False, allow_null=True, allow_blank=True, **kwargs)
+
+
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+class _PurposesField(serializers.JSONField):
+    """Any JSON: ``services.usage`` checks it whole, with codes a person can act on."""
+
+
+@extend_schema_field(RowFilterSerializer(allow_null=True))
+class _RowFilterField(serializers.JSONField):
+    """Any JSON: ``services.usage`` checks it whole, with codes a person can act on."""
 
 
 def _keys(help_text: str) -> serializers.ListField:
@@ -258,11 +269,11 @@ class DatasetUpdateApi(APIView):
         )
         categories = _keys("Category keys (replaces the set).")
         tags = _keys("Tag keys (replaces the set).")
-        purposes = serializers.JSONField(
+        purposes = _PurposesField(
             required=False,
             help_text="Purpose keys it may be read for (replaces the list; [] admits any).",
         )
-        row_filter = serializers.JSONField(
+        row_filter = _RowFilterField(
             required=False,
             allow_null=True,
             help_text='Which rows each principal sees: {"column": name, "rules": [{"group" | '
