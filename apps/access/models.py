@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Q
+from django.db.models import JSONField, Q, Value
 
 from apps.catalog.models import Dataset, DataSource
 from apps.classification.models import key_validator
@@ -123,6 +123,9 @@ class AccessRequest(models.Model):
     )
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="access_requests")
     columns = models.JSONField(default=list, blank=True)
+    # Values of the dataset's row filter column whose rows it asks for, beyond those its rules
+    # give (only on a dataset with a row filter; empty: none asked).
+    rows = models.JSONField(default=list, db_default=Value([], JSONField()), blank=True)
     access = models.CharField(max_length=10, choices=AccessLevel.choices)
     purpose = models.CharField(max_length=500)
     duration_seconds = models.PositiveIntegerField()
@@ -184,6 +187,8 @@ class Grant(models.Model):
     )
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="access_grants")
     columns = models.JSONField(default=list, blank=True)
+    # Rows of a row-filtered dataset it shows beyond the holder's rules (filter column values).
+    rows = models.JSONField(default=list, db_default=Value([], JSONField()), blank=True)
     access = models.CharField(max_length=10, choices=AccessLevel.choices)
     purpose = models.CharField(max_length=500)
     origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.REQUEST)

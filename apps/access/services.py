@@ -309,6 +309,7 @@ def _request_changes(req: AccessRequest) -> dict[str, Any]:
         "requester": req.requester.get_username(),
         "dataset": req.dataset.fqn,
         "columns": req.columns,
+        "rows": req.rows,
         "access": req.access,
         "purpose": req.purpose,
         "duration_seconds": req.duration_seconds,
@@ -320,6 +321,31 @@ def _request_changes(req: AccessRequest) -> dict[str, Any]:
 
 def _levels() -> dict[str, int]:
     return dict(SensitivityLevel.objects.values_list("key", "rank"))
+
+
+ROWS_MAX = 100
+
+
+def _checked_rows(dataset: Dataset, rows: Iterable[str]) -> list[str]:
+    """The row filter values asked for, sorted; only a dataset with a row filter has any."""
+    rows = list(rows)
+    if not rows:
+        return []
+    if not dataset.row_filter:
+        raise ValidationFailed(
+            f"{dataset.fqn} has no row filter: every grant shows all of its rows, so there are "
+            "no rows to ask for.",
+            code="no_row_filter",
+        )
+    if len(rows) > ROWS_MAX or not all(
+        isinstance(v, str) and 0 < len(v) <= 200 and "\x00" not in v for v in rows
+    ):
+        raise ValidationFailed(
+            f"Ask for 1 to {ROWS_MAX} values of {dataset.row_filter['column']}, each text of 1 to "
+            "200 characters.",
+            code="invalid_rows",
+        )
+    return sorted(set(rows))
 
 
 def _has_rows(actor: Any, dataset: Dataset) -> bool:
@@ -343,8 +369,11 @@ def access_request_create(
     purpose: str,
     duration_seconds: int,
     columns: Iterable[str] = (),
+    rows: Iterable[str] = (),
 ) -> AccessRequest:
-    """Ask for ``access`` to ``dataset`` (or some columns) for a purpose and a duration.
+    """Ask for ``access`` to ``dataset`` (or some columns) for a purpose and a duration; on a
+    dataset with a row filter, ``rows`` are values of its filter column whose rows are asked for
+    beyond those its rules give the requester (one customer's, say).
 
     The approval policy decides: approve at once (the grant starts now), ask owners/stewards
     for N approvals, or refuse (nothing is written).
@@ -380,6 +409,7 @@ def access_request_create(
                 f"{dataset.fqn} has no column {', '.join(map(repr, missing))}.",
                 code="unknown_column",
             )
+    wanted_rows = _checked_rows(dataset, rows)
     now = timezone.now()
     if AccessRequest.objects.filter(
         requester=actor, dataset=dataset, access=access, status=AccessRequest.Status.PENDING
@@ -395,6 +425,7 @@ def access_request_create(
                 "duration_seconds": duration_seconds,
                 "purpose": purpose,
                 "columns": wanted,
+                "rows": wanted_rows,
             },
             "requester": {
                 "id": f"user:{actor.get_username()}",
@@ -404,7 +435,7 @@ def access_request_create(
                 "fqn": dataset.fqn,
                 "sensitivity": getattr(dataset.effective_sensitivity, "key", None),
                 "row_filter": bool(dataset.row_filter),
-                "requester_has_rows": _has_rows(actor, dataset),
+                "requester_has_rows": bool(wanted_rows) or _has_rows(actor, dataset),
             },
             "levels": _levels(),
         }
@@ -435,6 +466,7 @@ def access_request_create(
         requester=actor,
         dataset=dataset,
         columns=wanted,
+        rows=wanted_rows,
         access=access,
         purpose=purpose,
         duration_seconds=duration_seconds,
@@ -484,6 +516,7 @@ def _grant_from(req: AccessRequest, *, actor: Any, now: dt.datetime) -> Grant:
         user=req.requester,
         dataset=req.dataset,
         columns=req.columns,
+        rows=req.rows,
         access=req.access,
         purpose=req.purpose,
         origin=Grant.Origin.REQUEST,
@@ -507,6 +540,7 @@ def _grant_changes(grant: Grant) -> dict[str, Any]:
         "user": grant.user.get_username(),
         "dataset": grant.dataset.fqn,
         "columns": grant.columns,
+        "rows": grant.rows,
         "access": grant.access,
         "origin": grant.origin,
         "starts_at": grant.starts_at.isoformat(),

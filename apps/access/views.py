@@ -40,12 +40,22 @@ class RequestForm(forms.Form):
         label="Columns to see in clear (optional, comma-separated)",
         help_text="Sensitive columns stay masked unless you name them here.",
     )
+    rows = forms.CharField(
+        max_length=4000,
+        required=False,
+        label="Rows (optional, comma-separated)",
+        help_text="On a dataset that filters rows: the values of its filter column whose rows "
+        "you need (one customer's, say), beyond those you already see.",
+    )
     purpose = forms.CharField(
         max_length=services.PURPOSE_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def column_list(self) -> list[str]:
         return [c.strip() for c in self.cleaned_data.get("columns", "").split(",") if c.strip()]
+
+    def row_list(self) -> list[str]:
+        return [v.strip() for v in self.cleaned_data.get("rows", "").split(",") if v.strip()]
 
 
 class BreakGlassForm(forms.Form):
@@ -65,6 +75,8 @@ class BreakGlassForm(forms.Form):
 def _apply_error(form: forms.Form, exc: ApplicationError) -> None:
     field = {
         "unknown_column": "columns",
+        "no_row_filter": "rows",
+        "invalid_rows": "rows",
         "duration_too_long": "duration_seconds",
         "justification_required": "justification",
         "purpose_required": "purpose",
@@ -102,6 +114,7 @@ def my_access(request: HttpRequest) -> HttpResponse:
                         purpose=form.cleaned_data["purpose"],
                         duration_seconds=form.cleaned_data["duration_seconds"],
                         columns=form.column_list(),
+                        rows=form.row_list(),
                     )
                 except ApplicationError as exc:
                     _apply_error(form, exc)

@@ -11,7 +11,8 @@ keyed by id so the policy looks things up instead of scanning:
      "principals": {"user:<username>" | "service:<name>":
                     {"groups": ["group:<name>"], "roles": [role keys bound everywhere]}},
      "bindings": {principal: {"*" | "source:<name>" | "dataset:<fqn>": [permissions]}},
-     "grants": {"user:<username>": {fqn: {grant_id: {"access", "columns", "expires_at_ns"}}}}}
+     "grants": {"user:<username>": {fqn: {grant_id: {"access", "columns", "expires_at_ns",
+                                                     "rows"?: [row filter values]}}}}}
 
 Grants stay in the snapshot until they are revoked or the cleanup task closes them: an expired
 grant the task has not reached yet is still listed, and the policy denies it by its expiry.
@@ -308,18 +309,17 @@ def _grants(
     users: dict[int, str], fqn_of: dict[int, str], user_ids: set[int] | None = None
 ) -> dict[str, Any]:
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
-    for pk, user_id, dataset_id, access, columns, expires_at_ns in _open_grants(user_ids):
+    for pk, user_id, dataset_id, access, columns, rows, expires_at_ns in _open_grants(user_ids):
         if user_id in users and dataset_id in fqn_of:
-            out[_principal("user", users[user_id])][fqn_of[dataset_id]][str(pk)] = {
-                "access": access,
-                "columns": columns,
-                "expires_at_ns": expires_at_ns,
-            }
+            entry = {"access": access, "columns": columns, "expires_at_ns": expires_at_ns}
+            if rows:
+                entry["rows"] = rows
+            out[_principal("user", users[user_id])][fqn_of[dataset_id]][str(pk)] = entry
     return {who: dict(by_fqn) for who, by_fqn in out.items()}
 
 
 _OPEN_GRANTS_PG = """
-    SELECT id, user_id, dataset_id, access, columns::text,
+    SELECT id, user_id, dataset_id, access, columns::text, rows::text,
            (extract(epoch FROM date_trunc('microseconds', expires_at)) * 1000000)::bigint * 1000
     FROM access_grant WHERE revoked_at IS NULL AND closed_at IS NULL
 """
@@ -327,9 +327,9 @@ _OPEN_GRANTS_PG = """
 
 def _open_grants(
     user_ids: set[int] | None = None,
-) -> Iterator[tuple[int, int, int, str, list[str], int]]:
-    """(id, user, dataset, access, columns, expires_at in ns) of every open grant (of these
-    people only, if given).
+) -> Iterator[tuple[int, int, int, str, list[str], list[str], int]]:
+    """(id, user, dataset, access, columns, rows, expires_at in ns) of every open grant (of
+    these people only, if given).
 
     The one big table here (100,000 grants in the bench): on Postgres read with one plain
     query, the expiry converted in SQL and the columns parsed only when there are any, which
@@ -338,22 +338,27 @@ def _open_grants(
         grants = Grant.objects.filter(revoked_at__isnull=True, closed_at__isnull=True)
         if user_ids is not None:
             grants = grants.filter(user_id__in=user_ids)
-        rows = grants.values_list("id", "user_id", "dataset_id", "access", "columns", "expires_at")
-        for pk, user_id, dataset_id, access, columns, expires_at in rows.iterator(chunk_size=20000):
+        found = grants.values_list(
+            "id", "user_id", "dataset_id", "access", "columns", "rows", "expires_at"
+        )
+        for pk, user_id, dataset_id, access, columns, rows, expires_at in found.iterator(
+            chunk_size=20000
+        ):
             ns = int(expires_at.timestamp()) * 1_000_000_000 + expires_at.microsecond * 1000
-            yield pk, user_id, dataset_id, access, columns, ns
+            yield pk, user_id, dataset_id, access, columns, rows, ns
         return
     with connection.cursor() as cursor:
         if user_ids is None:
             cursor.execute(_OPEN_GRANTS_PG)
         else:
             cursor.execute(_OPEN_GRANTS_PG + " AND user_id = ANY(%s)", [sorted(user_ids)])
-        for pk, user_id, dataset_id, access, columns, ns in cursor.fetchall():
+        for pk, user_id, dataset_id, access, columns, rows, ns in cursor.fetchall():
             yield (
                 pk,
                 user_id,
                 dataset_id,
                 access,
                 json.loads(columns) if columns != "[]" else [],
+                json.loads(rows) if rows != "[]" else [],
                 ns,
             )

@@ -172,10 +172,11 @@ deny_reasons contains "purpose_not_allowed" if {
 purpose_allowed if input.context.purpose in dataset.purposes
 
 # A dataset's row filter shows each principal the rows whose filter column holds one of the
-# values its rules name (rules for the principal or its groups); its owners and the admin role
-# see every row. One it would show no rows is denied rather than answered with an empty filter,
-# and so is one whose filter column is gone (a schema sync removed it): the filter cannot be
-# applied. Said only of a request something allows, so others keep their own reasons.
+# values its rules name (rules for the principal or its groups) or its active grants list; its
+# owners and the admin role see every row. One it would show no rows is denied rather than
+# answered with an empty filter, and so is one whose filter column is gone (a schema sync
+# removed it): the filter cannot be applied. Said only of a request something allows, so others
+# keep their own reasons.
 row_filtered if {
 	dataset.row_filter
 	not is_owner
@@ -186,6 +187,13 @@ row_values contains value if {
 	row_filtered
 	some id in identities
 	some value in dataset.row_filter.values[id]
+}
+
+# An active grant may show more rows (a just-in-time request for, say, one customer's rows).
+row_values contains value if {
+	row_filtered
+	some grant in active_grants
+	some value in grant.rows
 }
 
 deny_reasons contains reason if {

@@ -69,9 +69,15 @@ snapshot := {
 		"user:tom": {"crm.public.customers": {
 			"g1": {"access": "read", "columns": [], "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
 		}},
-		"user:cole": {"crm.public.customers": {
-			"g2": {"access": "read", "columns": ["email"], "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
-		}},
+		"user:cole": {
+			"crm.public.customers": {
+				"g2": {"access": "read", "columns": ["email"], "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
+			},
+			"sales.public.orders": {
+				"g3": {"access": "read", "columns": [], "rows": ["APAC"], "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T12:00:00Z")},
+				"g4": {"access": "read", "columns": [], "rows": ["LATAM"], "expires_at_ns": time.parse_rfc3339_ns("2026-11-22T09:00:00Z")},
+			},
+		},
 	},
 }
 
@@ -267,10 +273,18 @@ test_owners_and_admins_see_every_row if {
 }
 
 test_a_row_filter_that_shows_no_rows_is_a_deny if {
+	d := decide(req("vera", "read", "sales.public.orders", {"time": "2026-11-22T13:00:00Z"}))
+	d.allow
+	e := decide(req("cole", "read", "sales.public.orders", {"time": "2026-11-22T13:00:00Z"}))
+	not e.allow
+	e.reasons == ["row_filter_no_rows"]
+	not e.obligations.row_filter
+}
+
+test_an_active_grant_adds_the_rows_it_lists if {
 	d := decide(req("cole", "read", "sales.public.orders", {}))
-	not d.allow
-	d.reasons == ["row_filter_no_rows"]
-	not d.obligations.row_filter
+	d.allow
+	d.obligations.row_filter == {"column": "region", "in": ["APAC"]} # LATAM's grant expired
 }
 
 test_without_access_the_row_filter_is_not_the_reason if {

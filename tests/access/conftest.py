@@ -78,3 +78,14 @@ def customers(admin, owner, sam):
     )
     dataset.refresh_from_db()
     return dataset
+
+
+def filter_rows_by_region(dataset, admin):
+    """Give ``dataset`` a region column and a row filter on it: the growth team sees EU."""
+    ColumnFactory(dataset=dataset, name="region")
+    catalog.dataset_update(
+        actor=admin,
+        dataset=dataset,
+        row_filter={"column": "region", "rules": [{"group": "growth", "values": ["EU"]}]},
+    )
+    dataset.refresh_from_db()

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from apps.access import permissions
 from apps.access.models import AccessRequest, Approval, Grant, Role, RoleBinding
 from apps.audit.models import AuditEvent
+from tests.access.conftest import filter_rows_by_region
 
 
 def _client(user=None):
@@ -82,6 +83,7 @@ def test_request_approve_grant_revoke(customers, rick, owner, sam):
         ({"dataset": "crm.public.customers", "access": "export", "purpose": "x", "duration_seconds": 60}, 403, "request_refused"),
         ({"dataset": "crm.public.customers", "access": "read", "purpose": "x", "duration_seconds": 60, "colums": []}, 400, "unknown_field"),
         ({"dataset": "crm.public.customers", "access": "read", "purpose": "x", "duration_seconds": -5}, 400, "invalid"),
+        ({"dataset": "crm.public.customers", "access": "read", "purpose": "x", "duration_seconds": 60, "rows": ["ACME"]}, 400, "no_row_filter"),
     ],
 )  # fmt: skip
 def test_bad_requests_answer_4xx_and_write_nothing(customers, rick, body, status, code):
@@ -168,3 +170,24 @@ def test_the_seeded_roles_are_the_ones_permissions_py_names():
     assert set(Role.objects.filter(builtin=True).values_list("key", flat=True)) == set(
         permissions.BUILTIN_ROLES
     )
+
+
+def test_a_request_for_some_rows_names_them_and_its_grant_keeps_them(events, rick, owner, admin):
+    filter_rows_by_region(events, admin)
+    created = _client(rick).post(
+        "/api/v1/access/requests/",
+        {
+            "dataset": events.fqn,
+            "access": "read",
+            "purpose": "ticket 4711",
+            "duration_seconds": 3600,
+            "rows": ["ACME"],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["rows"] == ["ACME"]
+    url = f"/api/v1/access/requests/{created.json()['id']}/decision/"
+    assert _client(owner).post(url, {"verdict": "approve"}, format="json").status_code == 200
+    grants = _client(rick).get("/api/v1/access/grants/").json()["results"]
+    assert [g["rows"] for g in grants] == [["ACME"]]

@@ -5,6 +5,7 @@ from django.test import Client
 
 from apps.access import services
 from apps.access.models import BreakGlassReview, Grant, Role, RoleBinding
+from tests.access.conftest import filter_rows_by_region
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,3 +73,25 @@ def test_the_roles_page_is_for_managers_only(admin, rick, events):
     assert bad.status_code == 400
     assert "No user named" in bad.content.decode()
     assert RoleBinding.objects.count() == 1
+
+
+def test_rows_asked_for_on_the_page_are_shown_to_the_approver(events, rick, owner, admin):
+    from apps.access.models import AccessRequest
+
+    mine = _as(rick).post(
+        "/access/",
+        {"dataset": events.fqn, "access": "read", "duration_seconds": "86400",
+         "rows": "ACME", "purpose": "ticket 4711"},
+    )  # fmt: skip
+    assert mine.status_code == 400
+    assert "has no row filter" in mine.content.decode()
+
+    filter_rows_by_region(events, admin)
+    _as(rick).post(
+        "/access/",
+        {"dataset": events.fqn, "access": "read", "duration_seconds": "86400",
+         "rows": "ACME, GLOBEX", "purpose": "ticket 4711"},
+    )  # fmt: skip
+    assert AccessRequest.objects.get().rows == ["ACME", "GLOBEX"]
+    inbox = _as(owner).get("/access/inbox/").content.decode()
+    assert "rows where region is ACME, GLOBEX" in inbox

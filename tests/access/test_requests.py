@@ -11,11 +11,12 @@ from apps.access import services
 from apps.access.models import AccessRequest, Approval, Grant
 from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict, PermissionDenied, ValidationFailed
+from tests.access.conftest import filter_rows_by_region
 
 DAY = 86400
 
 
-def _ask(actor, dataset, access="read", seconds=DAY, purpose="churn analysis", columns=()):
+def _ask(actor, dataset, access="read", seconds=DAY, purpose="churn analysis", columns=(), rows=()):
     return services.access_request_create(
         actor=actor,
         dataset=dataset,
@@ -23,6 +24,7 @@ def _ask(actor, dataset, access="read", seconds=DAY, purpose="churn analysis", c
         purpose=purpose,
         duration_seconds=seconds,
         columns=columns,
+        rows=rows,
     )
 
 
@@ -199,16 +201,7 @@ def test_a_request_the_row_filter_would_show_no_rows_is_refused_with_what_to_do(
 ):
     """The governance decision would deny such a grant (row_filter_no_rows), so the approval
     policy refuses it up front; named in a rule (here through a group), the request goes on."""
-    from apps.catalog import services as catalog
-    from tests.factories import ColumnFactory
-
-    ColumnFactory(dataset=events, name="region")
-    catalog.dataset_update(
-        actor=admin,
-        dataset=events,
-        row_filter={"column": "region", "rules": [{"group": "growth", "values": ["EU"]}]},
-    )
-    events.refresh_from_db()
+    filter_rows_by_region(events, admin)
     before = _counts()
     with pytest.raises(PermissionDenied) as refused:
         _ask(rick, events)
@@ -218,3 +211,62 @@ def test_a_request_the_row_filter_would_show_no_rows_is_refused_with_what_to_do(
 
     rick.groups.add(growth)
     assert _ask(rick, events).status == AccessRequest.Status.APPROVED  # now a team member, too
+
+
+@pytest.mark.django_db(transaction=True)  # decisions commit their audit entries themselves
+def test_a_grant_for_some_rows_shows_them_to_its_holder_until_it_ends(
+    events, rick, owner, admin, settings
+):
+    """One customer's rows for a day: the request names the row filter values, the owner
+    approves, and the holder's decisions carry exactly those rows, until the grant ends."""
+    from apps.decisions.services import decision_evaluate, snapshot_invalidate
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    filter_rows_by_region(events, admin)
+    req = _ask(rick, events, rows=["ACME", "ACME", "GLOBEX"])
+    assert (req.status, req.rows) == (AccessRequest.Status.PENDING, ["ACME", "GLOBEX"])
+    req = services.access_request_decide(actor=owner, request=req, verdict="approve")
+    grant = Grant.objects.get(request=req)
+    assert grant.rows == ["ACME", "GLOBEX"]
+    created = AuditEvent.objects.get(action="access.grant.create")
+    assert created.changes["rows"] == ["ACME", "GLOBEX"]
+
+    def read():
+        return decision_evaluate(
+            caller="svc",
+            request={
+                "subject": {"type": "user", "id": "rick"},
+                "action": {"name": "read"},
+                "resource": {"type": "dataset", "id": events.fqn},
+            },
+        )
+
+    snapshot_invalidate()
+    decision = read()
+    assert (decision.allow, decision.obligations.get("row_filter")) == (
+        True,
+        {"column": "region", "in": ["ACME", "GLOBEX"]},
+    )
+    services.grant_revoke(actor=owner, grant=grant)
+    assert read().allow is False
+
+
+@pytest.mark.parametrize(
+    ("filtered", "rows", "code"),
+    [
+        (False, ["ACME"], "no_row_filter"),
+        (True, [""], "invalid_rows"),
+        (True, ["x" * 201], "invalid_rows"),
+        (True, ["a\x00b"], "invalid_rows"),
+        (True, [f"c{i}" for i in range(101)], "invalid_rows"),
+    ],
+    ids=["no-row-filter", "empty-value", "value-too-long", "value-with-nul", "too-many"],
+)
+def test_bad_rows_are_refused_and_change_nothing(events, rick, admin, filtered, rows, code):
+    if filtered:
+        filter_rows_by_region(events, admin)
+    before = _counts()
+    with pytest.raises(ValidationFailed) as refused:
+        _ask(rick, events, rows=rows)
+    assert refused.value.code == code
+    assert _counts() == before

@@ -102,6 +102,12 @@ SNAPSHOT: dict = {
                 "g3": {"access": "read", "columns": ["note"], "expires_at_ns": NOW_NS + 3600 * NS}
             }
         },
+        "user:stan": {
+            "sales.public.orders": {
+                "g4": {"access": "read", "rows": ["APAC"], "expires_at_ns": NOW_NS + 3600 * NS},
+                "g5": {"access": "read", "rows": ["LATAM"], "expires_at_ns": NOW_NS - 1},
+            }
+        },
     },
 }
 
@@ -179,8 +185,12 @@ CASES = {
         _decision(True, ["viewer"], rows=["EU", "UK", "US"]),
     ),
     "row-filter-showing-no-rows": (
-        _request("stan", fqn="sales.public.orders"),
+        _request("stan", fqn="sales.public.orders", time="2026-11-22T11:00:00Z"),
         _decision(False, ["row_filter_no_rows"]),
+    ),
+    "row-filter-with-the-rows-of-an-active-grant": (
+        _request("stan", fqn="sales.public.orders"),
+        _decision(True, ["grant", "viewer"], rows=["APAC"]),
     ),
     "row-filter-not-the-reason-without-access": (
         _request("gina", fqn="sales.public.orders"),
@@ -289,6 +299,10 @@ CHANGES = {
         "values"
     ].update({"user:stan": ["APAC"], "user:vera": ["US"]}),
     "row-filter-removed": lambda s: s["datasets"]["sales.public.orders"].pop("row_filter"),
+    "grant-with-rows-created": lambda s: s["grants"].update(
+        {"user:vera": {"sales.public.orders": {"g6": _grant(rows=["US"])}}}
+    ),
+    "grant-rows-revoked": lambda s: s["grants"].pop("user:stan"),
     "row-filter-added": lambda s: s["datasets"]["crm.public.contacts"].update(
         row_filter={"column": "name", "values": {"user:gina": ["a"]}}
     ),

@@ -51,6 +51,9 @@ class AccessRequestSerializer(ApiSerializer):
     requester = serializers.CharField(source="requester.username")
     dataset = serializers.CharField(source="dataset.fqn")
     columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(
+        child=serializers.CharField(), help_text="Row filter values asked for (none: [])."
+    )
     access = serializers.CharField()
     purpose = serializers.CharField()
     duration_seconds = serializers.IntegerField()
@@ -74,6 +77,9 @@ class GrantSerializer(ApiSerializer):
     user = serializers.CharField(source="user.username")
     dataset = serializers.CharField(source="dataset.fqn")
     columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(
+        child=serializers.CharField(), help_text="Row filter values whose rows it adds."
+    )
     access = serializers.CharField()
     purpose = serializers.CharField()
     origin = serializers.CharField()
@@ -158,6 +164,13 @@ class AccessRequestsApi(APIView):
         columns = serializers.ListField(
             child=serializers.CharField(max_length=255), required=False, max_length=1000
         )
+        rows = serializers.ListField(
+            child=serializers.CharField(max_length=200),
+            required=False,
+            max_length=100,
+            help_text="On a dataset with a row filter: values of its filter column whose rows "
+            "you ask for, beyond those its rules give you.",
+        )
 
     @extend_schema(
         operation_id="access_requests_list",
@@ -206,6 +219,7 @@ class AccessRequestsApi(APIView):
             purpose=data["purpose"],
             duration_seconds=data["duration_seconds"],
             columns=data.get("columns", []),
+            rows=data.get("rows", []),
         )
         return Response(AccessRequestSerializer(req).data, status=status.HTTP_201_CREATED)
 
