@@ -800,9 +800,12 @@ def break_glass_open(
     justification: str,
     access: str = AccessLevel.READ,
     duration_seconds: int = 3600,
+    rows: Iterable[str] = (),
 ) -> Grant:
     """Emergency access for a holder of ``access.break_glass``: granted at once, owners
-    alerted, and a follow-up review opened that someone other than ``actor`` must complete."""
+    alerted, and a follow-up review opened that someone other than ``actor`` must complete.
+    Like any grant it is subject to the dataset's masks and row filter; ``rows`` names filter
+    column values whose rows it adds (as for a request)."""
     _require(
         actor,
         permissions.ACCESS_BREAK_GLASS,
@@ -824,10 +827,12 @@ def break_glass_open(
             code="duration_too_long",
             extra={"max_duration_seconds": limit},
         )
+    wanted_rows = _checked_rows(dataset, rows)
     now = timezone.now()
     grant = Grant.objects.create(
         user=actor,
         dataset=dataset,
+        rows=wanted_rows,
         access=access,
         purpose=justification[:PURPOSE_MAX],
         origin=Grant.Origin.BREAK_GLASS,

@@ -70,6 +70,16 @@ class BreakGlassForm(forms.Form):
     justification = forms.CharField(
         max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Justification"
     )
+    rows = forms.CharField(
+        max_length=4000,
+        required=False,
+        label="Rows (optional, comma-separated)",
+        help_text="On a dataset that filters rows: the filter column's values whose rows you "
+        "need; emergency access is filtered like any grant.",
+    )
+
+    def row_list(self) -> list[str]:
+        return [v.strip() for v in self.cleaned_data.get("rows", "").split(",") if v.strip()]
 
 
 def _apply_error(form: forms.Form, exc: ApplicationError) -> None:
@@ -175,6 +185,7 @@ def break_glass(request: HttpRequest) -> HttpResponse:
                 justification=form.cleaned_data["justification"],
                 access=form.cleaned_data["access"],
                 duration_seconds=form.cleaned_data["duration_seconds"],
+                rows=form.row_list(),
             )
         except ApplicationError as exc:
             messages.error(request, exc.message)

@@ -66,6 +66,7 @@ def test_without_the_role_break_glass_is_refused(customers, rick):
     [
         ({"justification": "because"}, "justification_required"),
         ({"justification": WHY, "duration_seconds": 5 * 3600}, "duration_too_long"),
+        ({"justification": WHY, "rows": ["ACME"]}, "no_row_filter"),  # customers has none
     ],
 )
 def test_bad_break_glass_input_changes_nothing(customers, responder, kwargs, code):
@@ -112,3 +113,20 @@ def test_unreviewed_use_is_escalated_once(
     assert AuditEvent.objects.filter(action="access.break_glass.escalate").count() == 1
     # still reviewable after escalation
     services.break_glass_review(actor=owner, review=grant.follow_up, outcome="justified")
+
+
+def test_break_glass_on_a_row_filtered_dataset_sees_the_rows_it_names(
+    events, responder, admin, settings
+):
+    """Emergency access is filtered like any grant: named in no rule, it sees the rows it asks
+    for (and without any, it would be denied row_filter_no_rows)."""
+    from tests.access.conftest import filter_rows_by_region
+
+    settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
+    filter_rows_by_region(events, admin)
+    services.break_glass_open(actor=responder, dataset=events, justification=WHY, rows=["ACME"])
+    decision = _read("rick", events.fqn)
+    assert (decision.allow, decision.obligations["row_filter"]) == (
+        True,
+        {"column": "region", "in": ["ACME"]},
+    )

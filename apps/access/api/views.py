@@ -334,6 +334,13 @@ class BreakGlassOpenApi(APIView):
         justification = serializers.CharField(
             help_text=f"Why this is an emergency, at least {services.JUSTIFICATION_MIN} characters."
         )
+        rows = serializers.ListField(
+            child=serializers.CharField(max_length=200),
+            required=False,
+            max_length=100,
+            help_text="On a dataset with a row filter: values of its filter column whose rows "
+            "you need (emergency access is filtered like any grant).",
+        )
 
     class OutputSerializer(ApiSerializer):
         grant = GrantSerializer(source="*")
@@ -358,6 +365,7 @@ class BreakGlassOpenApi(APIView):
             access=data["access"],
             duration_seconds=data["duration_seconds"],
             justification=data["justification"],
+            rows=data.get("rows", []),
         )
         return Response(self.OutputSerializer(grant).data, status=status.HTTP_201_CREATED)
 
