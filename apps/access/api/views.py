@@ -46,6 +46,16 @@ class ApprovalSerializer(ApiSerializer):
     created_at = serializers.DateTimeField()
 
 
+def _rows_field(more: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=services.ROWS_MAX,
+        help_text="On a dataset with a row filter: values of its filter column whose rows you "
+        f"need, {more}",
+    )
+
+
 class AccessRequestSerializer(ApiSerializer):
     id = serializers.IntegerField()
     requester = serializers.CharField(source="requester.username")
@@ -164,13 +174,7 @@ class AccessRequestsApi(APIView):
         columns = serializers.ListField(
             child=serializers.CharField(max_length=255), required=False, max_length=1000
         )
-        rows = serializers.ListField(
-            child=serializers.CharField(max_length=200),
-            required=False,
-            max_length=100,
-            help_text="On a dataset with a row filter: values of its filter column whose rows "
-            "you ask for, beyond those its rules give you.",
-        )
+        rows = _rows_field("beyond those its rules give you.")
 
     @extend_schema(
         operation_id="access_requests_list",
@@ -334,13 +338,7 @@ class BreakGlassOpenApi(APIView):
         justification = serializers.CharField(
             help_text=f"Why this is an emergency, at least {services.JUSTIFICATION_MIN} characters."
         )
-        rows = serializers.ListField(
-            child=serializers.CharField(max_length=200),
-            required=False,
-            max_length=100,
-            help_text="On a dataset with a row filter: values of its filter column whose rows "
-            "you need (emergency access is filtered like any grant).",
-        )
+        rows = _rows_field("(emergency access is filtered like any grant).")
 
     class OutputSerializer(ApiSerializer):
         grant = GrantSerializer(source="*")
