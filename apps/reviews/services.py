@@ -249,6 +249,7 @@ def _grant_items(campaign: Campaign, now: dt.datetime, top: int, size: int) -> I
         "dataset__effective_sensitivity__rank",
         "access",
         "columns",
+        "rows",
         "expires_at",
     ]
     for rows in _in_batches(_grants_in_scope(campaign, now), fields, size):
@@ -257,7 +258,11 @@ def _grant_items(campaign: Campaign, now: dt.datetime, top: int, size: int) -> I
             reviewer, group = _reviewer_for(
                 campaign, r["user_id"], r["dataset__owner_id"], r["dataset__owner_group_id"]
             )
-            columns = f" ({', '.join(r['columns'])})" if r["columns"] else ""
+            what = f" ({', '.join(r['columns'])})" if r["columns"] else ""
+            if r["rows"]:
+                what += f" rows {', '.join(r['rows'])}"
+            if len(what) > 240:  # the label holds 300 characters, the expiry included
+                what = what[:239] + "…"
             items.append(
                 ReviewItem(
                     campaign=campaign,
@@ -267,7 +272,7 @@ def _grant_items(campaign: Campaign, now: dt.datetime, top: int, size: int) -> I
                     dataset_id=r["dataset_id"],
                     principal=f"user:{r['user__username']}",
                     principal_user_id=r["user_id"],
-                    access_label=f"{r['access']}{columns} until {r['expires_at']:%Y-%m-%d %H:%M} UTC",
+                    access_label=f"{r['access']}{what} until {r['expires_at']:%Y-%m-%d %H:%M} UTC",
                     dataset_fqn=r["dataset__fqn"],
                     sensitivity=r["dataset__effective_sensitivity__key"] or "",
                     reviewer_id=reviewer,

@@ -324,3 +324,19 @@ def test_a_schedule_becomes_a_beat_crontab_and_starts_one_campaign_per_day(admin
     assert not PeriodicTask.objects.filter(pk=task.pk).exists()
     first.refresh_from_db()
     assert first.schedule is None  # the campaign and its evidence stay
+
+
+def test_an_item_names_the_columns_and_rows_its_grant_covers_within_its_label(
+    admin, rick, customers
+):
+    some_rows = make_grant(rick, customers)
+    Grant.objects.filter(pk=some_rows.pk).update(columns=["email"], rows=["ACME", "GLOBEX"])
+    many = make_grant(rick, customers)
+    Grant.objects.filter(pk=many.pk).update(rows=[f"customer-{i:04d}" for i in range(100)])
+    items = _items(_start(admin))
+    label = items[("grant", some_rows.pk)].access_label
+    assert label.startswith("read (email) rows ACME, GLOBEX until ")
+    long = items[("grant", many.pk)].access_label
+    assert len(long) <= 300
+    assert "…" in long
+    assert long.endswith(" UTC")
