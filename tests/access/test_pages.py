@@ -95,3 +95,8 @@ def test_rows_asked_for_on_the_page_are_shown_to_the_approver(events, rick, owne
     assert AccessRequest.objects.get().rows == ["ACME", "GLOBEX"]
     inbox = _as(owner).get("/access/inbox/").content.decode()
     assert "rows where region is ACME, GLOBEX" in inbox
+    services.access_request_decide(
+        actor=owner, request=AccessRequest.objects.get(), verdict="approve"
+    )
+    assert "rows: ACME, GLOBEX" in _as(rick).get("/access/").content.decode()  # its holder
+    assert "rows: ACME, GLOBEX" in _as(owner).get("/access/").content.decode()  # its owner
