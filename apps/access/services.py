@@ -30,6 +30,7 @@ from apps.access.policy import approval_outcome
 from apps.audit.services import audit_record
 from apps.catalog.models import Column, Dataset, DataSource
 from apps.catalog.permissions import is_owner_or_steward
+from apps.catalog.services.usage import MAX_VALUE_CHARS, MAX_VALUES, row_values_ok
 from apps.classification.models import SensitivityLevel
 from apps.core.batches import in_claimed_batches
 from apps.core.errors import (
@@ -323,9 +324,6 @@ def _levels() -> dict[str, int]:
     return dict(SensitivityLevel.objects.values_list("key", "rank"))
 
 
-ROWS_MAX = 100
-
-
 def _checked_rows(dataset: Dataset, rows: Iterable[str]) -> list[str]:
     """The row filter values asked for, sorted; only a dataset with a row filter has any."""
     rows = list(rows)
@@ -337,12 +335,10 @@ def _checked_rows(dataset: Dataset, rows: Iterable[str]) -> list[str]:
             "no rows to ask for.",
             code="no_row_filter",
         )
-    if len(rows) > ROWS_MAX or not all(
-        isinstance(v, str) and 0 < len(v) <= 200 and "\x00" not in v for v in rows
-    ):
+    if not row_values_ok(rows):
         raise ValidationFailed(
-            f"Ask for 1 to {ROWS_MAX} values of {dataset.row_filter['column']}, each text of 1 to "
-            "200 characters.",
+            f"Ask for 1 to {MAX_VALUES} values of {dataset.row_filter['column']}, each text of 1 "
+            f"to {MAX_VALUE_CHARS} characters.",
             code="invalid_rows",
         )
     return sorted(set(rows))

@@ -26,6 +26,7 @@ from apps.access.models import (
     RoleBinding,
 )
 from apps.catalog.models import Dataset, DataSource
+from apps.catalog.services import usage
 from apps.core.api.schema import (
     PAGE_PARAMETERS,
     ApiSerializer,
@@ -48,9 +49,9 @@ class ApprovalSerializer(ApiSerializer):
 
 def _rows_field(more: str) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=200),
+        child=serializers.CharField(max_length=usage.MAX_VALUE_CHARS),
         required=False,
-        max_length=services.ROWS_MAX,
+        max_length=usage.MAX_VALUES,
         help_text="On a dataset with a row filter: values of its filter column whose rows you "
         f"need, {more}",
     )

@@ -108,14 +108,20 @@ def _principal(kind: str, name: Any, field: str) -> int:
     return int(found)
 
 
-def _values(values: Any, field: str) -> list[str]:
-    if (
-        not isinstance(values, list)
-        or not 1 <= len(values) <= MAX_VALUES
-        or not all(
+def row_values_ok(values: Any) -> bool:
+    """Whether ``values`` are row filter column values as a rule or a grant may list them: a
+    list of 1 to ``MAX_VALUES`` texts of 1 to ``MAX_VALUE_CHARS`` characters, without NUL."""
+    return (
+        isinstance(values, list)
+        and 1 <= len(values) <= MAX_VALUES
+        and all(
             isinstance(v, str) and 0 < len(v) <= MAX_VALUE_CHARS and "\x00" not in v for v in values
         )
-    ):
+    )
+
+
+def _values(values: Any, field: str) -> list[str]:
+    if not row_values_ok(values):
         raise _invalid(
             f"{field}.values",
             f"A list of 1 to {MAX_VALUES} values, each text of 1 to {MAX_VALUE_CHARS} "
