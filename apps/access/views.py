@@ -28,6 +28,20 @@ DURATIONS = [
 ]
 
 
+def _comma_separated(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _rows_field(help_text: str) -> forms.CharField:
+    """Row filter values, comma-separated (see ``services._checked_rows``)."""
+    return forms.CharField(
+        max_length=4000,
+        required=False,
+        label="Rows (optional, comma-separated)",
+        help_text=help_text,
+    )
+
+
 class RequestForm(forms.Form):
     dataset = forms.CharField(max_length=800, label="Dataset (source.schema.table)")
     access = forms.ChoiceField(choices=AccessLevel.choices)
@@ -40,22 +54,19 @@ class RequestForm(forms.Form):
         label="Columns to see in clear (optional, comma-separated)",
         help_text="Sensitive columns stay masked unless you name them here.",
     )
-    rows = forms.CharField(
-        max_length=4000,
-        required=False,
-        label="Rows (optional, comma-separated)",
-        help_text="On a dataset that filters rows: the values of its filter column whose rows "
-        "you need (one customer's, say), beyond those you already see.",
+    rows = _rows_field(
+        "On a dataset that filters rows: the values of its filter column whose rows you need "
+        "(one customer's, say), beyond those you already see."
     )
     purpose = forms.CharField(
         max_length=services.PURPOSE_MAX, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def column_list(self) -> list[str]:
-        return [c.strip() for c in self.cleaned_data.get("columns", "").split(",") if c.strip()]
+        return _comma_separated(self.cleaned_data.get("columns", ""))
 
     def row_list(self) -> list[str]:
-        return [v.strip() for v in self.cleaned_data.get("rows", "").split(",") if v.strip()]
+        return _comma_separated(self.cleaned_data.get("rows", ""))
 
 
 class BreakGlassForm(forms.Form):
@@ -70,16 +81,13 @@ class BreakGlassForm(forms.Form):
     justification = forms.CharField(
         max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Justification"
     )
-    rows = forms.CharField(
-        max_length=4000,
-        required=False,
-        label="Rows (optional, comma-separated)",
-        help_text="On a dataset that filters rows: the filter column's values whose rows you "
-        "need; emergency access is filtered like any grant.",
+    rows = _rows_field(
+        "On a dataset that filters rows: the filter column's values whose rows you need; "
+        "emergency access is filtered like any grant."
     )
 
     def row_list(self) -> list[str]:
-        return [v.strip() for v in self.cleaned_data.get("rows", "").split(",") if v.strip()]
+        return _comma_separated(self.cleaned_data.get("rows", ""))
 
 
 def _apply_error(form: forms.Form, exc: ApplicationError) -> None:
