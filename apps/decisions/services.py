@@ -56,6 +56,11 @@ class Decision:
     snapshot_version: int = 0
 
 
+def _spread() -> float:
+    """A build's ``spread``: +-25% around DECISION_DELTA_MAX_KEYS, drawn per process."""
+    return random.uniform(0.75, 1.25)  # noqa: S311 - spreading load, not a secret
+
+
 @dataclass(frozen=True)
 class Build:
     """One build of what decisions read: the active policy and the governance snapshot, from
@@ -72,7 +77,7 @@ class Build:
     changed: dict[str, frozenset[str]] = field(default_factory=dict)
     # Scales DECISION_DELTA_MAX_KEYS for this build as a base: a server's processes see the same
     # changes, and would otherwise all load the snapshot again after the same one.
-    spread: float = field(default_factory=lambda: random.uniform(0.75, 1.25))  # noqa: S311
+    spread: float = field(default_factory=_spread)
     # The JSON texts, written when first needed (an engine loads this build) from ``reference``
     # (a written build this one was patched from), then kept: see ``_texts``.
     texts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -323,7 +328,7 @@ def reload_if_due(**_: Any) -> None:
             build,
             base=None,
             changed={},
-            spread=random.uniform(0.75, 1.25),  # noqa: S311 - spreading load, not a secret
+            spread=_spread(),
             texts=texts,
             lock=threading.Lock(),
         )
