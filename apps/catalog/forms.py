@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from apps.catalog.models import DataSource
+from apps.catalog.services.usage import row_filter_named
 from apps.core.errors import ApplicationError
 
 
@@ -170,8 +171,6 @@ class DatasetEditForm(forms.Form):
 
     @staticmethod
     def initial_for(dataset: Any) -> dict[str, Any]:
-        from apps.catalog.services.usage import row_filter_named
-
         row_filter = row_filter_named(dataset) or {"column": "", "rules": []}
         return {
             "description": dataset.description,
