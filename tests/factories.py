@@ -1,10 +1,13 @@
-"""factory_boy factories for the catalog. Writes in tests that matter go through services."""
+"""factory_boy factories for the catalog and grants. Writes in tests that matter go through
+services."""
 
 import datetime as dt
 
 import factory
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
+from apps.access.models import Grant
 from apps.catalog.models import Column, Dataset, DataSource
 from apps.classification.models import Tag
 
@@ -93,3 +96,17 @@ def grants_bulk(n: int, *, expires_in: dt.timedelta) -> set[int]:
         batch_size=1000,
     )
     return set(Grant.objects.values_list("pk", flat=True))
+
+
+class GrantFactory(factory.django.DjangoModelFactory[Grant]):
+    """A read grant for the hour from now, as an approved request leaves one."""
+
+    class Meta:
+        model = Grant
+
+    user = factory.SubFactory(UserFactory)
+    dataset = factory.SubFactory(DatasetFactory)
+    access = "read"
+    purpose = "audit"
+    starts_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda grant: grant.starts_at + dt.timedelta(hours=1))

@@ -16,6 +16,7 @@ from apps.access import permissions, selectors, services
 from apps.access.models import AccessLevel, AccessRequest, Approval, Role, RoleBinding
 from apps.catalog.models import Dataset, DataSource
 from apps.core.errors import ApplicationError, or_404
+from apps.core.forms import comma_separated
 from apps.decisions.models import ServiceCredential
 
 DURATIONS = [
@@ -26,10 +27,6 @@ DURATIONS = [
     (30 * 86400, "30 days"),
     (90 * 86400, "90 days"),
 ]
-
-
-def _comma_separated(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _rows_field(help_text: str) -> forms.CharField:
@@ -63,10 +60,10 @@ class RequestForm(forms.Form):
     )
 
     def column_list(self) -> list[str]:
-        return _comma_separated(self.cleaned_data.get("columns", ""))
+        return comma_separated(self.cleaned_data.get("columns", ""))
 
     def row_list(self) -> list[str]:
-        return _comma_separated(self.cleaned_data.get("rows", ""))
+        return comma_separated(self.cleaned_data.get("rows", ""))
 
 
 class BreakGlassForm(forms.Form):
@@ -87,7 +84,7 @@ class BreakGlassForm(forms.Form):
     )
 
     def row_list(self) -> list[str]:
-        return _comma_separated(self.cleaned_data.get("rows", ""))
+        return comma_separated(self.cleaned_data.get("rows", ""))
 
 
 def _apply_error(form: forms.Form, exc: ApplicationError) -> None:

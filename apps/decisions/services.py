@@ -555,6 +555,12 @@ def _of_item(exc: ValidationFailed, index: int, count: int) -> ValidationFailed:
     )
 
 
+def _column_names(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(name, str) and name and "\x00" not in name for name in value
+    )
+
+
 def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
     """The policy input; a malformed request is refused before it reaches the engine."""
     problems: dict[str, list[str]] = {}
@@ -573,6 +579,16 @@ def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
                 problems[f"{part}.{key}"] = ["Required: a non-empty string."]
             elif "\x00" in text:
                 problems[f"{part}.{key}"] = ["Must not contain NUL (\\u0000) characters."]
+        properties = value.get("properties")  # null is as good as absent
+        if properties is not None and not isinstance(properties, dict):
+            problems[f"{part}.properties"] = ["Must be an object."]
+    if not problems and request["resource"]["type"] == "dataset":
+        # The columns the query reads: masks are answered for those alone (governance.rego).
+        columns = (request["resource"].get("properties") or {}).get("columns")
+        if columns is not None and not _column_names(columns):
+            problems["resource.properties.columns"] = [
+                "Must be a list of column names (non-empty strings without NUL)."
+            ]
     context = request.get("context", {})
     if not isinstance(context, dict):
         problems["context"] = ["Must be an object."]
@@ -651,20 +667,26 @@ def _decide(
 def _entry(policy_input: dict[str, Any], input_json: str, decision: Decision) -> Entry:
     digest = hashlib.sha256(input_json.encode()).hexdigest()
     resource = policy_input["resource"]
+    changes = {
+        "decision_id": decision.decision_id,
+        "subject": f"{policy_input['subject']['type']}:{policy_input['subject']['id']}",
+        "action": policy_input["action"]["name"],
+        "allow": decision.allow,
+        "reasons": decision.reasons,
+        "obligations": decision.obligations,
+        "input_sha256": digest,
+        "policy_revision": decision.policy_revision,
+        "snapshot_version": decision.snapshot_version,
+    }
+    if resource["type"] == "dataset" and resource.get("properties"):
+        # The columns asked for, which the input digest alone would not tell.
+        columns = resource["properties"].get("columns")
+        if columns is not None:
+            changes["columns"] = columns
     return Entry(
         action="decision.evaluate",
         target=Target(f"decision.{resource['type']}", resource["id"][:64], resource["id"]),
-        changes={
-            "decision_id": decision.decision_id,
-            "subject": f"{policy_input['subject']['type']}:{policy_input['subject']['id']}",
-            "action": policy_input["action"]["name"],
-            "allow": decision.allow,
-            "reasons": decision.reasons,
-            "obligations": decision.obligations,
-            "input_sha256": digest,
-            "policy_revision": decision.policy_revision,
-            "snapshot_version": decision.snapshot_version,
-        },
+        changes=changes,
         outcome="success" if decision.allow else "denied",
     )
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError, ValidationFailed
+from apps.core.forms import comma_separated
 from apps.decisions.credentials import MAX_DAYS, credential_create, credential_revoke
 from apps.decisions.models import PolicyPackage, ServiceCredential
 from apps.decisions.packages import (
@@ -37,6 +38,12 @@ class ExplorerForm(forms.Form):
     )
     resource = forms.CharField(max_length=800, label="Dataset (source.schema.table) or resource id")
     purpose = forms.CharField(max_length=100, required=False)
+    columns = forms.CharField(
+        max_length=4000,
+        required=False,
+        label="Columns read (optional)",
+        help_text="Comma-separated: masks are then answered for these columns only.",
+    )
 
     def __init__(self, *args: Any, types: list[str] = (), **kwargs: Any):  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
@@ -45,13 +52,14 @@ class ExplorerForm(forms.Form):
     def request_body(self) -> dict:
         data = self.cleaned_data
         context = {"purpose": data["purpose"]} if data.get("purpose") else {}
+        resource = {"type": data.get("resource_type") or "dataset", "id": data["resource"].strip()}
+        columns = comma_separated(data.get("columns", ""))
+        if columns:
+            resource["properties"] = {"columns": columns}
         return {
             "subject": {"type": data["subject_type"], "id": data["subject_id"].strip()},
             "action": {"name": data["action"].strip()},
-            "resource": {
-                "type": data.get("resource_type") or "dataset",
-                "id": data["resource"].strip(),
-            },
+            "resource": resource,
             "context": context,
         }
 
@@ -198,11 +206,7 @@ def policy_packages(request: HttpRequest) -> HttpResponse:
                     name=form.cleaned_data["name"].strip(),
                     files=files,
                     data=data,
-                    resource_types=[
-                        t.strip()
-                        for t in form.cleaned_data["resource_types"].split(",")
-                        if t.strip()
-                    ],
+                    resource_types=comma_separated(form.cleaned_data["resource_types"]),
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)

@@ -204,6 +204,60 @@ test_a_grant_naming_columns_unmasks_only_those if {
 	d.obligations.mask == {"ssn": "redact"}
 }
 
+# The request names the columns its query reads (AuthZEN resource.properties.columns).
+reading(i, columns) := object.union(i, {"resource": {"properties": {"columns": columns}}})
+
+test_masks_cover_only_the_columns_a_request_names if {
+	every columns in [["id", "email"], ["email"], []] {
+		decide(reading(req("tom", "read", "crm.public.customers", {}), columns)).obligations.mask == {}
+	}
+	d := decide(reading(req("tom", "read", "crm.public.customers", {}), ["id", "ssn"]))
+	d.allow
+	d.reasons == ["grant"]
+	d.obligations.mask == {"ssn": "redact"}
+}
+
+test_a_named_column_the_catalog_does_not_hold_is_redacted if {
+	d := decide(reading(req("tom", "read", "crm.public.customers", {}), ["phone", "id"]))
+	d.allow
+	d.obligations.mask == {"phone": "redact"}
+	owner := decide(reading(req("olivia", "read", "crm.public.customers", {}), ["phone"]))
+	owner.obligations.mask == {}
+	admin := decide(reading(req("ada", "read", "crm.public.customers", {}), ["phone"]))
+	admin.obligations.mask == {}
+}
+
+test_a_grant_naming_a_column_unmasks_it_when_named if {
+	d := decide(reading(req("cole", "read", "crm.public.customers", {}), ["email", "ssn"]))
+	d.obligations.mask == {"ssn": "redact"}
+}
+
+test_columns_not_given_as_a_list_of_names_mask_as_if_absent if {
+	every columns in ["ssn", {"a": "id"}, null] {
+		d := decide(reading(req("tom", "read", "crm.public.customers", {}), columns))
+		d.obligations.mask == {"ssn": "redact"}
+	}
+	d := decide(reading(req("tom", "read", "crm.public.customers", {}), ["id", 7]))
+	d.obligations.mask == {}
+}
+
+test_naming_columns_does_not_change_who_is_allowed if {
+	d := decide(reading(req("vera", "read", "crm.public.customers", {}), ["id"]))
+	not d.allow
+	d.reasons == ["clearance_insufficient"]
+	not d.obligations.mask.id
+}
+
+test_only_datasets_are_decided_here if {
+	table := object.union(req("olivia", "read", "crm.public.customers", {}), {"resource": {"type": "table"}})
+	t := decide(table)
+	not t.allow
+	t.reasons == ["unknown_resource_type"]
+	untyped := decide(object.remove(req("ada", "read", "crm.public.customers", {}), ["resource"]))
+	not untyped.allow
+	"unknown_resource_type" in untyped.reasons
+}
+
 test_a_role_on_the_source_admits_within_clearance if {
 	d := decide(req("rita", "read", "web.public.page_views", {"purpose": "analytics"}))
 	d.allow

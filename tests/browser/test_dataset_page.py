@@ -118,6 +118,12 @@ def test_a_usage_policy_set_on_the_edit_page_shapes_decisions(
     expect(page.locator("#decision-obligations")).to_contain_text('"row_filter"')
     expect(page.locator("#decision-obligations")).to_contain_text("a@example.com")
 
+    # Naming the columns a query reads: one the catalog does not hold yet is redacted.
+    page.get_by_label("Columns read").fill("email, fax")
+    page.get_by_role("button", name="Decide").click()
+    expect(page.locator("#decision h2")).to_have_text("Allowed")
+    expect(page.locator("#decision-obligations")).to_contain_text('"fax": "redact"')
+
     page.get_by_label("Purpose").fill("marketing")
     page.get_by_role("button", name="Decide").click()
     expect(page.locator("#decision h2")).to_have_text("Denied")

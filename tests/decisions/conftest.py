@@ -2,7 +2,7 @@ import pytest
 
 from apps.catalog import services as catalog
 from apps.decisions.services import snapshot_invalidate
-from tests.factories import DatasetFactory
+from tests.factories import ColumnFactory, DatasetFactory, GrantFactory
 from tests.ui.helpers import ensure_default_taxonomy
 
 
@@ -24,3 +24,21 @@ def leads(admin, owner, transactional_db):
     )
     catalog.dataset_update(actor=admin, dataset=dataset, sensitivity="internal")
     return dataset
+
+
+@pytest.fixture
+def leads_columns(leads, admin, viewer):
+    """vera (default clearance: internal) holds a read grant on crm.public.leads, whose email
+    is confidential contact data and ssn restricted (a grant admits above her clearance, the
+    columns above it masked)."""
+    GrantFactory(user=viewer, dataset=leads, purpose="support")
+    for name, sensitivity, categories in [
+        ("name", "internal", []),
+        ("email", "confidential", ["contact"]),
+        ("ssn", "restricted", []),
+    ]:
+        column = ColumnFactory(dataset=leads, name=name)
+        catalog.column_classify(
+            actor=admin, column=column, sensitivity=sensitivity, categories=categories
+        )
+    return leads

@@ -139,6 +139,10 @@ def _nested(levels: int) -> bytes:
             b'"resource":{"type":"dataset","id":"crm.public.leads\\u0000"}}',
             "invalid_request",
         ),
+        (
+            {**BODY, "resource": {**BODY["resource"], "properties": {"columns": "email"}}},
+            "invalid_request",
+        ),
         (_nested(200), "invalid_request"),  # the engine reads 127 levels
         (_nested(5000), "malformed_request"),  # past what Python's parser can read
     ],
@@ -150,6 +154,7 @@ def _nested(levels: int) -> bytes:
         "unpaired-surrogate-in-subject",
         "unpaired-surrogate-in-context",
         "nul-in-resource-id",
+        "columns-not-a-list",
         "nested-deeper-than-the-engine-reads",
         "nested-deeper-than-python-parses",
     ],

@@ -1,7 +1,6 @@
 """Change-driven snapshot builds: database triggers note every write the snapshot depends on,
 whoever makes it, so a process rebuilds exactly when something changed."""
 
-import datetime as dt
 import json
 import threading
 import time
@@ -14,6 +13,7 @@ from django.utils import timezone
 from apps.catalog.models import Dataset
 from apps.decisions import changes
 from apps.decisions.services import current_build, decision_evaluate, snapshot_invalidate
+from tests.factories import GrantFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,20 +93,6 @@ def _served(build):
     return json.loads(build.data_json)["steward"]["snapshot"]
 
 
-def _hour_long_read_grant(user, dataset):
-    from apps.access.models import Grant
-
-    now = timezone.now()
-    return Grant.objects.create(
-        user=user,
-        dataset=dataset,
-        access="read",
-        purpose="audit",
-        starts_at=now,
-        expires_at=now + dt.timedelta(hours=1),
-    )
-
-
 def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, owner, settings):
     """Grants change most (requests, revocations, expiry): only the people whose grants
     changed are read again, and the result is what a full build gives."""
@@ -115,7 +101,7 @@ def test_grant_changes_patch_the_snapshot_and_match_a_full_build(leads, viewer, 
 
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
     current_build()
-    grant = _hour_long_read_grant(viewer, leads)
+    grant = GrantFactory(user=viewer, dataset=leads)
     patched = current_build()
     assert patched.incremental is True
     assert _without_version(patched.snapshot) == _without_version(build_snapshot())
@@ -184,8 +170,8 @@ def test_dataset_changes_patch_their_entries_and_match_a_full_build(leads, viewe
     from tests.access.conftest import ensure_builtin_roles
 
     ensure_builtin_roles()
-    _hour_long_read_grant(admin, contacts)
-    _hour_long_read_grant(admin, leads)
+    GrantFactory(user=admin, dataset=contacts)
+    GrantFactory(user=admin, dataset=leads)
     access.role_binding_create(
         actor=admin, role=Role.objects.get(key="analyst"), user=viewer, dataset=contacts
     )
@@ -238,7 +224,7 @@ def test_membership_and_binding_changes_patch_principals_and_bindings(
     assert "admin" in promoted.snapshot["principals"]["user:vera"]["roles"]
 
     # Renames: every section naming the person or group is read again, old names dropped.
-    _hour_long_read_grant(viewer, leads)
+    GrantFactory(user=viewer, dataset=leads)
     Dataset.objects.filter(pk=leads.pk).update(owner_group=analysts)
     current_build()
     get_user_model().objects.filter(pk=viewer.pk).update(username="veronica")
@@ -275,7 +261,7 @@ def test_deactivating_a_person_patches_everything_that_names_them(leads, viewer,
         source=leads.source, schema_name="public", table_name="accounts", steward=viewer
     )
     assign_perm("catalog.view_dataset", viewer, leads)
-    _hour_long_read_grant(viewer, leads)
+    GrantFactory(user=viewer, dataset=leads)
     first = current_build()
     assert _read("vera") is True
     assert first.snapshot["datasets"][other.fqn]["owners"] == {"user:vera": "steward"}
@@ -328,7 +314,7 @@ def test_a_full_build_is_frozen_out_of_the_cycle_collector_and_a_patch_is_not(le
     assert id(full.snapshot["datasets"]) not in tracked
     assert id(full.snapshot["datasets"]["crm.public.leads"]) not in tracked
 
-    _hour_long_read_grant(viewer, leads)
+    GrantFactory(user=viewer, dataset=leads)
     frozen = gc.get_freeze_count()
     patched = _rebuilt(full)
     assert patched.incremental is True
@@ -362,7 +348,7 @@ def test_after_a_patch_engines_keep_their_data_and_requests_carry_the_change(
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
     assert _read("vera") is False
     engine, base = services._state.engine, current_build()
-    grant = _hour_long_read_grant(viewer, leads)
+    grant = GrantFactory(user=viewer, dataset=leads)
     patched = current_build()
     assert patched.base is base
     assert patched.changed["grants"] == {"user:vera"}
@@ -385,7 +371,7 @@ def test_engines_due_to_load_the_snapshot_again_do_it_after_a_response(leads, vi
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
     assert _read("vera") is False
     engine = services._state.engine
-    _hour_long_read_grant(viewer, leads)
+    GrantFactory(user=viewer, dataset=leads)
     patched = current_build()
     assert patched.base is not None
     request_finished.send(sender=None)
@@ -413,7 +399,7 @@ def test_a_patch_makes_engines_load_the_snapshot_far_past_the_limit(leads, viewe
     settings.DECISION_DELTA_MAX_KEYS = 0
     assert _read("vera") is False
     engine = services._state.engine
-    _hour_long_read_grant(viewer, leads)
+    GrantFactory(user=viewer, dataset=leads)
     assert _read("vera") is True
     assert current_build().base is None  # 1 key > 4 x 0
     assert services._state.engine is not engine  # loaded again, with the grant in its data
@@ -457,7 +443,7 @@ def test_a_package_that_reads_the_snapshot_loads_the_current_one_which_then_serv
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
     assert _read("vera") is False
     assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is False
-    _hour_long_read_grant(viewer, leads)
+    GrantFactory(user=viewer, dataset=leads)
     patched = current_build()
     assert patched.base is not None
     assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is True
@@ -483,7 +469,7 @@ def test_a_package_that_cannot_read_the_snapshot_decides_on_the_engine_it_has(
     settings.DECISION_SNAPSHOT_REFRESH_SECONDS = 0
     assert decision_evaluate(caller="svc", request=_invoice("carla")).allow is True
     engine, version = services._state.engine, services._state.version
-    _hour_long_read_grant(viewer, leads)
+    GrantFactory(user=viewer, dataset=leads)
     assert current_build().base is not None
     assert decision_evaluate(caller="svc", request=_invoice("carla")).allow is True
     assert decision_evaluate(caller="svc", request=_invoice("vera")).allow is False

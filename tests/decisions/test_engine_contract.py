@@ -114,11 +114,14 @@ SNAPSHOT: dict = {
 MASKED = {"email": "hash", "note": "redact"}
 
 
-def _request(user, action="read", fqn="crm.public.contacts", **context):
+def _request(user, action="read", fqn="crm.public.contacts", *, columns=None, **context):
+    resource = {"type": "dataset", "id": fqn}
+    if columns is not None:
+        resource["properties"] = {"columns": columns}
     return {
         "subject": {"type": "user", "id": user},
         "action": {"name": action},
-        "resource": {"type": "dataset", "id": fqn},
+        "resource": resource,
         "context": {"time": NOW, **context},
     }
 
@@ -203,6 +206,31 @@ CASES = {
     "owner-sees-every-row": (
         _request("olivia", fqn="sales.public.orders"),
         _decision(True, ["owner"]),
+    ),
+    "masks-for-the-named-columns-only": (
+        _request("vera", columns=["name", "email"]),
+        _decision(True, ["viewer"], {"email": "hash"}),
+    ),
+    "no-columns-named-no-masks": (_request("vera", columns=[]), _decision(True, ["viewer"])),
+    "a-named-column-the-catalog-lacks-is-redacted": (
+        _request("vera", columns=["email", "phone"]),
+        _decision(True, ["viewer"], {"email": "hash", "phone": "redact"}),
+    ),
+    "an-owner-sees-even-unknown-columns": (
+        _request("olivia", columns=["phone"]),
+        _decision(True, ["owner"]),
+    ),
+    "a-grant-naming-a-named-column-unmasks-it": (
+        _request("cole", columns=["note", "email"]),
+        _decision(True, ["grant"], {"email": "hash"}),
+    ),
+    "a-denial-whatever-columns-are-named": (
+        _request("stan", columns=["name"]),
+        _decision(False, ["no_access"]),
+    ),
+    "a-resource-type-other-than-dataset": (
+        {**_request("olivia"), "resource": {"type": "table", "id": "crm.public.contacts"}},
+        _decision(False, ["unknown_resource_type"]),
     ),
     "admin-sees-every-row": (
         _request("root", fqn="sales.public.orders"),

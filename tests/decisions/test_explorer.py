@@ -35,3 +35,20 @@ def test_a_question_is_answered_and_recorded_with_the_person_as_caller(client, a
     assert response.context["decision"].allow is True
     record = AuditEvent.objects.get(action="decision.evaluate")
     assert (record.actor_type, record.actor_repr) == ("user", "admin")
+
+
+def test_the_columns_asked_about_limit_the_masks_shown(client, admin, leads_columns):
+    client.force_login(admin)
+    question = {
+        "subject_type": "user",
+        "subject_id": "vera",
+        "action": "read",
+        "resource": "crm.public.leads",
+    }
+    response = client.post("/decisions/explorer/", {**question, "columns": " name, ssn ,, phone"})
+    assert response.status_code == 200
+    assert response.context["decision"].obligations["mask"] == {"ssn": "redact", "phone": "redact"}
+    record = AuditEvent.objects.get(action="decision.evaluate")
+    assert record.changes["columns"] == ["name", "ssn", "phone"]
+    every = client.post("/decisions/explorer/", question)
+    assert every.context["decision"].obligations["mask"] == {"email": "hash", "ssn": "redact"}
