@@ -1,4 +1,4 @@
-"""Service credentials: create (the secret is returned once), revoke, authenticate."""
+"""Service credentials: create and rotate (the secret is returned once), revoke, authenticate."""
 
 import datetime as dt
 import hashlib
@@ -17,6 +17,7 @@ from apps.decisions.models import ServiceCredential
 
 TOKEN_PREFIX = "stw"  # noqa: S105 - a fixed marker, not a secret
 MAX_DAYS = 366
+MAX_OVERLAP_HOURS = 168  # how long a rotated-out secret may stay valid: a week at most
 # last_used_at is written at most this often per credential, not on every request.
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 
@@ -81,6 +82,62 @@ def credential_create(
     return credential, f"{TOKEN_PREFIX}_{prefix}_{secret}"
 
 
+def credential_rotate(
+    *, actor: Any, credential: ServiceCredential, days: int | None = None, overlap_hours: int = 24
+) -> tuple[ServiceCredential, str]:
+    """A new secret for ``credential`` and its bearer token (shown once), valid ``days`` (by
+    default as long as the credential was first made for). The secret it replaces is accepted
+    for ``overlap_hours`` more (never past its own expiry), so the services holding it can
+    switch without downtime; rotating again ends that overlap. Name, scopes and token prefix
+    stay, so its audit trail and last use carry on."""
+    if not 0 <= overlap_hours <= MAX_OVERLAP_HOURS:
+        raise ValidationFailed(
+            f"The old secret may stay valid 0 to {MAX_OVERLAP_HOURS} hours.",
+            extra={"fields": {"overlap_hours": ["Out of range."]}},
+        )
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise ValidationFailed(
+            f"A credential lives 1 to {MAX_DAYS} days.",
+            extra={"fields": {"days": ["Out of range."]}},
+        )
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        locked = ServiceCredential.objects.select_for_update().get(pk=credential.pk)
+        if locked.revoked_at is not None:
+            raise Conflict(
+                f"Credential {locked.name!r} is revoked: create a new one instead.",
+                code="credential_revoked",
+            )
+        now = timezone.now()
+        lifetime = days or min(MAX_DAYS, max(1, (locked.expires_at - locked.created_at).days))
+        locked.previous_secret_sha256 = locked.secret_sha256
+        locked.previous_expires_at = min(locked.expires_at, now + dt.timedelta(hours=overlap_hours))
+        locked.secret_sha256 = _hash(secret)
+        locked.expires_at = now + dt.timedelta(days=lifetime)
+        locked.rotated_at = now
+        locked.save(
+            update_fields=[
+                "previous_secret_sha256",
+                "previous_expires_at",
+                "secret_sha256",
+                "expires_at",
+                "rotated_at",
+            ]
+        )
+        audit_record(
+            actor=actor,
+            action="decisions.credential.rotate",
+            target=locked,
+            changes={
+                "expires_at": locked.expires_at.isoformat(),
+                "previous_secret_valid_until": locked.previous_expires_at.isoformat(),
+            },
+        )
+        _recent.pop(locked.prefix, None)
+        transaction.on_commit(lambda: _recent.pop(locked.prefix, None))
+    return locked, f"{TOKEN_PREFIX}_{locked.prefix}_{secret}"
+
+
 def credential_revoke(*, actor: Any, credential: ServiceCredential) -> ServiceCredential:
     with transaction.atomic():
         locked = ServiceCredential.objects.select_for_update().get(pk=credential.pk)
@@ -101,13 +158,13 @@ _BY_PREFIX = "SELECT * FROM decisions_servicecredential WHERE prefix = %s"
 _recent: dict[str, tuple[ServiceCredential, float]] = {}
 
 
-def _credential_by_prefix(prefix: str) -> ServiceCredential | None:
-    cached = _recent.get(prefix)
+def _credential_by_prefix(prefix: str, *, cached: bool = True) -> ServiceCredential | None:
+    remembered = _recent.get(prefix) if cached else None
     if (
-        cached is not None
-        and time.monotonic() - cached[1] < settings.DECISION_CREDENTIAL_CACHE_SECONDS
+        remembered is not None
+        and time.monotonic() - remembered[1] < settings.DECISION_CREDENTIAL_CACHE_SECONDS
     ):
-        return cached[0]
+        return remembered[0]
     # A raw query skips the ORM's per-call SQL compilation (converters still apply); prefix is
     # unique. Unknown prefixes are not remembered (a stream of made-up tokens grows nothing).
     found = list(ServiceCredential.objects.raw(_BY_PREFIX, [prefix]))
@@ -123,13 +180,32 @@ def credential_authenticate(token: str) -> ServiceCredential | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
+    digest, now = _hash(parts[2]), timezone.now()
     credential = _credential_by_prefix(parts[1])
-    if credential is None or not hmac.compare_digest(credential.secret_sha256, _hash(parts[2])):
-        return None
-    now = timezone.now()
-    if credential.revoked_at is not None or credential.expires_at <= now:
+    if credential is not None and not _live_secret(credential, digest, now):
+        # The row may be a remembered one from before a rotation made elsewhere: read it again.
+        credential = _credential_by_prefix(parts[1], cached=False)
+    if (
+        credential is None
+        or credential.revoked_at is not None
+        or not _live_secret(credential, digest, now)
+    ):
         return None
     if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_GRANULARITY:
         ServiceCredential.objects.filter(pk=credential.pk).update(last_used_at=now)
         credential.last_used_at = now
     return credential
+
+
+def _live_secret(credential: ServiceCredential, digest: str, now: dt.datetime) -> bool:
+    """Whether ``digest`` is that of the credential's secret, unexpired, or of the secret it
+    replaced at its last rotation, within the overlap."""
+    if hmac.compare_digest(credential.secret_sha256, digest):
+        return credential.expires_at > now
+    until = credential.previous_expires_at
+    return bool(
+        credential.previous_secret_sha256
+        and until is not None
+        and until > now
+        and hmac.compare_digest(credential.previous_secret_sha256, digest)
+    )

@@ -27,6 +27,11 @@ class ServiceCredential(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Rotation (credentials.credential_rotate): the secret replaced last is accepted until
+    # previous_expires_at, so the services holding it can switch without downtime.
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    previous_secret_sha256 = models.CharField(max_length=64, blank=True, default="")
+    previous_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

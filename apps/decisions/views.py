@@ -12,12 +12,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from apps.audit.models import AuditEvent
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.core.forms import comma_separated
-from apps.decisions.credentials import MAX_DAYS, credential_create, credential_revoke
+from apps.decisions.credentials import (
+    MAX_DAYS,
+    credential_create,
+    credential_revoke,
+    credential_rotate,
+)
 from apps.decisions.models import PolicyPackage, ServiceCredential
 from apps.decisions.packages import (
     active_policy,
@@ -103,25 +109,38 @@ class CredentialForm(forms.Form):
     days = forms.IntegerField(min_value=1, max_value=MAX_DAYS, initial=90, label="Valid for (days)")
 
 
+def _posted_credential(request: HttpRequest, key: str) -> ServiceCredential:
+    pk = request.POST.get(key, "")
+    credential = ServiceCredential.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+    if credential is None:
+        raise Http404("No such credential.")
+    return credential
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def credentials(request: HttpRequest) -> HttpResponse:
-    """Service credentials: list, create (the token is shown on this response only), revoke."""
+    """Service credentials: list, create and rotate (the token is shown on this response only),
+    revoke."""
     if not request.user.has_perm("decisions.add_servicecredential"):
         raise Http404("No such page.")
-    form = (
-        CredentialForm(request.POST or None) if "revoke" not in request.POST else CredentialForm()
-    )
-    token, status = None, 200
+    acting_on_one = "revoke" in request.POST or "rotate" in request.POST
+    form = CredentialForm(request.POST or None) if not acting_on_one else CredentialForm()
+    token, rotated, status = None, None, 200
     if request.method == "POST" and "revoke" in request.POST:
-        pk = request.POST.get("revoke", "")
-        credential = ServiceCredential.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
-        if credential is None:
-            raise Http404("No such credential.")
+        credential = _posted_credential(request, "revoke")
         credential_revoke(actor=request.user, credential=credential)
         messages.success(request, f"Credential {credential.name!r} is revoked.")
         return redirect("decision-credentials")
-    if request.method == "POST":
+    if request.method == "POST" and "rotate" in request.POST:
+        try:
+            rotated, token = credential_rotate(
+                actor=request.user, credential=_posted_credential(request, "rotate")
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            status = exc.status
+    elif request.method == "POST":
         if form.is_valid():
             try:
                 _, token = credential_create(
@@ -139,7 +158,13 @@ def credentials(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "decisions/credentials.html",
-        {"form": form, "token": token, "credentials": ServiceCredential.objects.order_by("name")},
+        {
+            "form": form,
+            "token": token,
+            "rotated": rotated,
+            "credentials": ServiceCredential.objects.order_by("name"),
+            "now": timezone.now(),
+        },
         status=status,
     )
 
