@@ -7,10 +7,10 @@ OPA's decision-log plugin uploads batches as a JSON array of events, usually gzi
 Each event becomes one ``decision.remote`` audit entry shaped like a local decision's
 (``decision.evaluate``): the resource as target, subject and action names, allow / reasons /
 obligations read from ``result`` the way ``decision_evaluate`` reads its engine's answer, the
-bundle revision as policy revision, and a SHA-256 of the input instead of the input itself (it
-may carry personal data). A batch is all or nothing: every event is checked before any is
-recorded, and all are recorded in one commit. An event whose ``decision_id`` was recorded
-already (a batch the agent sends again) is skipped.
+bundle revision as policy revision, the columns a dataset request named, and a SHA-256 of the
+input instead of the rest of it (it may carry personal data). A batch is all or nothing: every
+event is checked before any is recorded, and all are recorded in one commit. An event whose
+``decision_id`` was recorded already (a batch the agent sends again) is skipped.
 """
 
 import contextlib
@@ -31,7 +31,7 @@ from apps.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFa
 from apps.core.jsontext import canonical_json
 from apps.decisions.bundles import BUNDLE_NAME
 from apps.decisions.models import RemoteDecision
-from apps.decisions.services import decision_from_result
+from apps.decisions.services import column_names, decision_from_result
 
 MAX_EVENTS = 10_000
 _ID_MAX = 128
@@ -122,6 +122,22 @@ def _name(value: Any, key: str) -> str | None:
     return None
 
 
+def _columns(resource: Any) -> list[str] | None:
+    """The columns a dataset request named (``properties.columns``), as a local decision's entry
+    lists them; None when there are none, or none the audit log could hold as text."""
+    if not isinstance(resource, dict) or resource.get("type") != "dataset":
+        return None
+    properties = resource.get("properties")
+    columns = properties.get("columns") if isinstance(properties, dict) else None
+    if not column_names(columns):
+        return None
+    try:
+        canonical_json(columns)  # an unpaired surrogate has no UTF-8 form
+    except ValueError:
+        return None
+    return columns
+
+
 def _entry(event: dict[str, Any]) -> Entry:
     policy_input = event.get("input")
     resource = policy_input.get("resource") if isinstance(policy_input, dict) else None
@@ -146,22 +162,26 @@ def _entry(event: dict[str, Any]) -> Entry:
     if "input" in event:
         with contextlib.suppress(ValueError):  # no UTF-8 form (an unpaired surrogate): no digest
             digest = hashlib.sha256(canonical_json(policy_input).encode()).hexdigest()
+    changes = {
+        "decision_id": event["decision_id"],
+        "path": event.get("path", ""),
+        "decided_at": event.get("timestamp", ""),
+        "agent": _name(labels, "id") or "",
+        "subject": f"{subject_type}:{subject_id}" if subject_type and subject_id else "",
+        "action": _name(action, "name") or "",
+        "allow": allow,
+        "reasons": reasons,
+        "obligations": obligations,
+        "input_sha256": digest,
+        "policy_revision": _name(bundle, "revision") or "",
+    }
+    columns = _columns(resource)
+    if columns is not None:
+        changes["columns"] = columns
     return Entry(
         action="decision.remote",
         target=target,
-        changes={
-            "decision_id": event["decision_id"],
-            "path": event.get("path", ""),
-            "decided_at": event.get("timestamp", ""),
-            "agent": _name(labels, "id") or "",
-            "subject": f"{subject_type}:{subject_id}" if subject_type and subject_id else "",
-            "action": _name(action, "name") or "",
-            "allow": allow,
-            "reasons": reasons,
-            "obligations": obligations,
-            "input_sha256": digest,
-            "policy_revision": _name(bundle, "revision") or "",
-        },
+        changes=changes,
         outcome="success" if allow else "denied",
     )
 

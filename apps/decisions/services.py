@@ -555,7 +555,8 @@ def _of_item(exc: ValidationFailed, index: int, count: int) -> ValidationFailed:
     )
 
 
-def _column_names(value: Any) -> bool:
+def column_names(value: Any) -> bool:
+    """Whether ``value`` is a list of column names: non-empty strings without NUL."""
     return isinstance(value, list) and all(
         isinstance(name, str) and name and "\x00" not in name for name in value
     )
@@ -585,7 +586,7 @@ def _shape(request: dict[str, Any], now: str) -> dict[str, Any]:
     if not problems and request["resource"]["type"] == "dataset":
         # The columns the query reads: masks are answered for those alone (governance.rego).
         columns = (request["resource"].get("properties") or {}).get("columns")
-        if columns is not None and not _column_names(columns):
+        if columns is not None and not column_names(columns):
             problems["resource.properties.columns"] = [
                 "Must be a list of column names (non-empty strings without NUL)."
             ]

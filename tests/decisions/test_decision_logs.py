@@ -88,6 +88,26 @@ def test_input_values_are_not_stored(client, log_token):
     assert "support" not in json.dumps(_remote().get().changes)
 
 
+def _naming(columns, resource_type="dataset") -> dict:
+    resource = {"type": resource_type, "id": "crm.public.leads", "properties": {"columns": columns}}
+    return {**INPUT, "resource": resource}
+
+
+def test_the_columns_a_dataset_request_named_are_listed_as_in_a_local_entry(client, log_token):
+    """Only a list of names the audit log can hold, and only for datasets (a package's own
+    resource types may mean something else by them)."""
+    events = [
+        _event("d-1", input=_naming(["email", "id"])),
+        _event("d-2", input=_naming("email")),
+        _event("d-3", input=_naming(["x"], resource_type="invoice")),
+        _event("d-4", input=_naming(["half-a-pair"])),
+    ]
+    # JSON may escape half a surrogate pair: such a name has no UTF-8 form to store.
+    body = json.dumps(events).replace("half-a-pair", "\\ud800").encode()
+    assert _upload(client, log_token, body).status_code == 204
+    assert [e.changes.get("columns") for e in _remote()] == [["email", "id"], None, None, None]
+
+
 def test_an_uncompressed_upload_is_accepted(client, log_token):
     assert _upload(client, log_token, [_event()], encoding=None).status_code == 204
     assert _remote().count() == 1
