@@ -52,3 +52,4 @@ def test_the_columns_asked_about_limit_the_masks_shown(client, admin, leads_colu
     assert record.changes["columns"] == ["name", "ssn", "phone"]
     every = client.post("/decisions/explorer/", question)
     assert every.context["decision"].obligations["mask"] == {"email": "hash", "ssn": "redact"}
+    assert "columns: name, ssn, phone" in every.content.decode()  # in the recent decisions

@@ -35,12 +35,18 @@ from apps.decisions.services import SEMANTICS, Decision, decision_evaluate, deci
 TAGS = ["decisions"]
 
 
-def _entity() -> dict[str, serializers.Field]:
+def _entity(properties: str = "") -> dict[str, serializers.Field]:
     return {
         "type": serializers.CharField(),
         "id": serializers.CharField(),
-        "properties": serializers.DictField(required=False),
+        "properties": serializers.DictField(required=False, help_text=properties),
     }
+
+
+RESOURCE_PROPERTIES = (
+    'For a dataset, {"columns": [names]}: the columns the query reads. Masks are then answered'
+    " for those alone, and a named column the catalog does not hold is redacted."
+)
 
 
 def _answer(decision: Decision) -> dict[str, Any]:
@@ -80,7 +86,7 @@ class EvaluationApi(_DecisionApi):
             {
                 "subject": inline_serializer("Subject", _entity()),
                 "action": inline_serializer("Action", {"name": serializers.CharField(), "properties": serializers.DictField(required=False)}),
-                "resource": inline_serializer("Resource", _entity()),
+                "resource": inline_serializer("Resource", _entity(RESOURCE_PROPERTIES)),
                 "context": serializers.DictField(required=False, help_text="e.g. purpose, time (RFC 3339)"),
             },
         ),
@@ -121,7 +127,11 @@ class EvaluationsApi(_DecisionApi):
             {
                 "subject": serializers.DictField(required=False),
                 "action": serializers.DictField(required=False),
-                "resource": serializers.DictField(required=False),
+                "resource": serializers.DictField(
+                    required=False,
+                    help_text="The resource of each evaluation that names none. "
+                    + RESOURCE_PROPERTIES,
+                ),
                 "context": serializers.DictField(required=False),
                 "evaluations": serializers.ListField(child=serializers.DictField(), required=False),
                 "options": inline_serializer(
