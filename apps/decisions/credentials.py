@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core.errors import Conflict, ValidationFailed
+from apps.core.notify import notify_after_commit, site_url
 from apps.decisions.models import ServiceCredential
 
 TOKEN_PREFIX = "stw"  # noqa: S105 - a fixed marker, not a secret
@@ -86,7 +87,7 @@ def credential_rotate(
     *, actor: Any, credential: ServiceCredential, days: int | None = None, overlap_hours: int = 24
 ) -> tuple[ServiceCredential, str]:
     """A new secret for ``credential`` and its bearer token (shown once), valid ``days`` (by
-    default as long as the credential was first made for). The secret it replaces is accepted
+    default as long as its current secret was issued for). The secret it replaces is accepted
     for ``overlap_hours`` more (never past its own expiry), so the services holding it can
     switch without downtime; rotating again ends that overlap. Name, scopes and token prefix
     stay, so its audit trail and last use carry on."""
@@ -109,12 +110,14 @@ def credential_rotate(
                 code="credential_revoked",
             )
         now = timezone.now()
-        lifetime = days or min(MAX_DAYS, max(1, (locked.expires_at - locked.created_at).days))
+        issued = locked.rotated_at or locked.created_at  # when its current secret was issued
+        lifetime = days or min(MAX_DAYS, max(1, (locked.expires_at - issued).days))
         locked.previous_secret_sha256 = locked.secret_sha256
         locked.previous_expires_at = min(locked.expires_at, now + dt.timedelta(hours=overlap_hours))
         locked.secret_sha256 = _hash(secret)
         locked.expires_at = now + dt.timedelta(days=lifetime)
         locked.rotated_at = now
+        locked.expiry_warned_at = None  # a new expiry, to be warned about in its turn
         locked.save(
             update_fields=[
                 "previous_secret_sha256",
@@ -122,6 +125,7 @@ def credential_rotate(
                 "secret_sha256",
                 "expires_at",
                 "rotated_at",
+                "expiry_warned_at",
             ]
         )
         audit_record(
@@ -136,6 +140,52 @@ def credential_rotate(
         _recent.pop(locked.prefix, None)
         transaction.on_commit(lambda: _recent.pop(locked.prefix, None))
     return locked, f"{TOKEN_PREFIX}_{locked.prefix}_{secret}"
+
+
+def credentials_warn_expiring(*, now: dt.datetime | None = None) -> int:
+    """Mail ADMINS and the creators of live credentials that expire within
+    ``DECISION_CREDENTIAL_WARN_DAYS``, once per expiry: a data-plane service whose credential
+    lapses is refused every decision (the API fails closed), so someone should rotate it first.
+    Idempotent: each credential is claimed (``SKIP LOCKED``) and marked with its audit entry."""
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(days=settings.DECISION_CREDENTIAL_WARN_DAYS)
+    with transaction.atomic():
+        due = list(
+            ServiceCredential.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("created_by")
+            .filter(
+                revoked_at__isnull=True,
+                expiry_warned_at__isnull=True,
+                expires_at__gt=now,
+                expires_at__lte=horizon,
+            )
+            .order_by("expires_at", "name")
+        )
+        for credential in due:
+            credential.expiry_warned_at = now
+            credential.save(update_fields=["expiry_warned_at"])
+            audit_record(
+                actor=None,
+                action="decisions.credential.expiry_warn",
+                target=credential,
+                changes={"expires_at": credential.expires_at.isoformat()},
+            )
+        if due:
+            lines = "\n".join(
+                f"- {c.name} ({', '.join(c.scopes)}), expires {c.expires_at:%Y-%m-%d %H:%M} UTC"
+                for c in due
+            )
+            notify_after_commit(
+                f"[Steward] {len(due)} service credential(s) expire within"
+                f" {settings.DECISION_CREDENTIAL_WARN_DAYS} days",
+                "Once a credential expires, the services using it are refused every decision."
+                f" Rotate each one before then:\n{lines}\n{site_url('/decisions/credentials/')}"
+                "\n(or `manage.py credential_rotate NAME`: the old token keeps working for a"
+                " day while the service switches).",
+                [email for _, email in settings.ADMINS]
+                + [c.created_by.email for c in due if c.created_by is not None],
+            )
+    return len(due)
 
 
 def credential_revoke(*, actor: Any, credential: ServiceCredential) -> ServiceCredential:

@@ -32,6 +32,9 @@ class ServiceCredential(models.Model):
     rotated_at = models.DateTimeField(null=True, blank=True)
     previous_secret_sha256 = models.CharField(max_length=64, blank=True, default="")
     previous_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the mail that it expires soon went out (credentials_warn_expiring); cleared when a
+    # rotation gives it a new expiry.
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -4,10 +4,12 @@ For people who may read the audit log (``audit.view_auditevent``; 404 otherwise)
 decisions they try are recorded like any other, with them as the caller.
 """
 
+import datetime as dt
 import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -155,6 +157,7 @@ def credentials(request: HttpRequest) -> HttpResponse:
                 status = exc.status
         else:
             status = 400
+    now = timezone.now()
     return render(
         request,
         "decisions/credentials.html",
@@ -163,7 +166,8 @@ def credentials(request: HttpRequest) -> HttpResponse:
             "token": token,
             "rotated": rotated,
             "credentials": ServiceCredential.objects.order_by("name"),
-            "now": timezone.now(),
+            "now": now,
+            "soon": now + dt.timedelta(days=settings.DECISION_CREDENTIAL_WARN_DAYS),
         },
         status=status,
     )

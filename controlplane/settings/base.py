@@ -222,6 +222,13 @@ DECISION_DELTA_MAX_KEYS = env.int("DECISION_DELTA_MAX_KEYS", default=5000)
 # How long a process trusts a service credential it has read (revocations made in another
 # process take effect within this; in the same process at once).
 DECISION_CREDENTIAL_CACHE_SECONDS = env.float("DECISION_CREDENTIAL_CACHE_SECONDS", default=1.0)
+# A live service credential expiring within this many days is mailed about, once per expiry
+# (apps.decisions.credentials.credentials_warn_expiring, hourly on beat).
+DECISION_CREDENTIAL_WARN_DAYS = env.int("DECISION_CREDENTIAL_WARN_DAYS", default=14)
+if not 1 <= DECISION_CREDENTIAL_WARN_DAYS <= 90:
+    raise ValueError(
+        f"DECISION_CREDENTIAL_WARN_DAYS must be 1 to 90, not {DECISION_CREDENTIAL_WARN_DAYS}"
+    )
 
 # Mail (access notifications, audit alerts): EMAIL_URL such as smtp+tls://user:pass@host:587;
 # by default mails are printed to the console. ADMINS: "Name <a@b>, Other <c@d>".

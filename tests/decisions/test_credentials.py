@@ -106,6 +106,25 @@ def test_a_rotation_gives_a_new_token_while_the_old_one_works_through_the_overla
     assert credential_authenticate(new) == credential
 
 
+def test_each_rotation_keeps_the_lifetime_its_secret_was_issued_for(admin):
+    """Created 120 days ago, its secret last issued 80 days ago for 90: a rotation now issues 90
+    days again (not 130, what creation to the current expiry would say)."""
+    credential, _ = credential_create(
+        actor=admin, name="etl", scopes=["decisions:evaluate"], days=90
+    )
+    now = timezone.now()
+    ServiceCredential.objects.filter(pk=credential.pk).update(
+        created_at=now - dt.timedelta(days=120),
+        rotated_at=now - dt.timedelta(days=80),
+        expires_at=now + dt.timedelta(days=10),
+    )
+    rotated, _ = credential_rotate(actor=admin, credential=credential)
+    assert rotated.expires_at - rotated.rotated_at == dt.timedelta(days=90)
+    credential_rotate(actor=admin, credential=credential, days=7)
+    again, _ = credential_rotate(actor=admin, credential=credential)
+    assert again.expires_at - again.rotated_at == dt.timedelta(days=7)
+
+
 def test_rotating_again_ends_the_earlier_overlap_and_none_cuts_at_once(admin):
     credential, first = credential_create(actor=admin, name="etl", scopes=["decisions:evaluate"])
     _, second = credential_rotate(actor=admin, credential=credential)
