@@ -79,6 +79,19 @@ VISIBLE_GOAL_S = 1.0  # "a change is visible to decisions within 1 s"
 # Database
 
 
+def python_loop_seconds() -> float:
+    """A yardstick for comparing runs across machines (the sessions' machines differed 2-3x):
+    the best of three timings of the same pure-Python loop."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def pg_url(base: str, db: str) -> str:
     return f"{base.rstrip('/')}/{db}"
 
@@ -1198,6 +1211,7 @@ def main() -> int:
     print(
         f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)"
     )
+    print(f"machine speed: {python_loop_seconds():.2f} s for a Python loop of 10M additions")
     t0 = time.perf_counter()
     recreate_database(args.pg, args.db)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
