@@ -18,7 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 REQUEST = {
     "subject": {"type": "user", "id": "olivia", "properties": {"department": "sales"}},
     "action": {"name": "read", "properties": {"method": "GET"}},
-    "resource": {"type": "dataset", "id": "crm.public.leads", "properties": {"cols": ["email"]}},
+    "resource": {
+        "type": "dataset",
+        "id": "crm.public.leads",
+        "properties": {"columns": ["email", "id"]},
+    },
     "context": {"purpose": "support", "time": "2026-12-01T10:00:00Z"},
 }
 LOG_EVENT = {
