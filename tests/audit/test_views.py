@@ -85,6 +85,18 @@ def test_the_time_range_is_in_utc(client, auditor, admin):
     assert "test.write</code>" not in c.get("/audit/", {"until": before}).content.decode()
 
 
+def test_times_are_shown_in_utc_to_the_millisecond(client, auditor, admin):
+    record(admin, 1)
+    event = AuditEvent.objects.get(action="test.write")
+    shown = f"{event.created_at:%Y-%m-%d %H:%M:%S}.{event.created_at.microsecond // 1000:03d}"
+    c = _client(client, auditor)
+    listing = c.get("/audit/").content.decode()
+    detail = c.get(f"/audit/{event.pk}/").content.decode()
+    assert shown in listing
+    assert shown in detail
+    assert ".v<" not in listing + detail  # Django's date filter has no millisecond character
+
+
 def test_keyset_pages_walk_back_through_everything(client, auditor, admin):
     record(admin, 60)
     c = _client(client, auditor)

@@ -1,5 +1,8 @@
 """The explorer page: only for people who may read the audit log; bad input is a form error."""
 
+import html
+import re
+
 import pytest
 
 from apps.audit.models import AuditEvent
@@ -53,3 +56,19 @@ def test_the_columns_asked_about_limit_the_masks_shown(client, admin, leads_colu
     every = client.post("/decisions/explorer/", question)
     assert every.context["decision"].obligations["mask"] == {"email": "hash", "ssn": "redact"}
     assert "columns: name, ssn, phone" in every.content.decode()  # in the recent decisions
+
+
+def test_recent_decisions_lead_to_a_datasets_decisions_in_the_audit_log(client, admin, leads):
+    client.force_login(admin)
+    for fqn in ("crm.public.leads", "crm.public.nope"):
+        question = {"subject_type": "user", "subject_id": "olivia", "action": "read"}
+        client.post("/decisions/explorer/", {**question, "resource": fqn})
+    page = client.get("/decisions/explorer/").content.decode()
+    link = re.search(r'href="(/audit/\?action=decision\.[^"]*target_id=crm\.public\.leads)"', page)
+    assert link is not None
+    listed = client.get(html.unescape(link.group(1)))
+    assert listed.status_code == 200
+    targets = {e.target_id for e in listed.context["events"]}
+    assert targets == {"crm.public.leads"}
+    denied = client.get("/audit/?action=decision.&outcome=denied")
+    assert {e.target_id for e in denied.context["events"]} == {"crm.public.nope"}
