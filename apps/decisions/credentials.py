@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.core.batches import in_claimed_batches
 from apps.core.errors import Conflict, ValidationFailed
 from apps.core.notify import notify_after_commit, site_url
 from apps.decisions.models import ServiceCredential
@@ -142,25 +143,16 @@ def credential_rotate(
     return locked, f"{TOKEN_PREFIX}_{locked.prefix}_{secret}"
 
 
-def credentials_warn_expiring(*, now: dt.datetime | None = None) -> int:
+def credentials_warn_expiring(*, now: dt.datetime | None = None, batch: int = 500) -> int:
     """Mail ADMINS and the creators of live credentials that expire within
     ``DECISION_CREDENTIAL_WARN_DAYS``, once per expiry: a data-plane service whose credential
     lapses is refused every decision (the API fails closed), so someone should rotate it first.
-    Idempotent: each credential is claimed (``SKIP LOCKED``) and marked with its audit entry."""
+    Idempotent: each credential is claimed (``in_claimed_batches``) and marked with its audit
+    entry; one mail per batch, after its commit."""
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=settings.DECISION_CREDENTIAL_WARN_DAYS)
-    with transaction.atomic():
-        due = list(
-            ServiceCredential.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("created_by")
-            .filter(
-                revoked_at__isnull=True,
-                expiry_warned_at__isnull=True,
-                expires_at__gt=now,
-                expires_at__lte=horizon,
-            )
-            .order_by("expires_at", "name")
-        )
+
+    def warn(due: list[ServiceCredential]) -> None:
         for credential in due:
             credential.expiry_warned_at = now
             credential.save(update_fields=["expiry_warned_at"])
@@ -170,22 +162,33 @@ def credentials_warn_expiring(*, now: dt.datetime | None = None) -> int:
                 target=credential,
                 changes={"expires_at": credential.expires_at.isoformat()},
             )
-        if due:
-            lines = "\n".join(
-                f"- {c.name} ({', '.join(c.scopes)}), expires {c.expires_at:%Y-%m-%d %H:%M} UTC"
-                for c in due
-            )
-            notify_after_commit(
-                f"[Steward] {len(due)} service credential(s) expire within"
-                f" {settings.DECISION_CREDENTIAL_WARN_DAYS} days",
-                "Once a credential expires, the services using it are refused every decision."
-                f" Rotate each one before then:\n{lines}\n{site_url('/decisions/credentials/')}"
-                "\n(or `manage.py credential_rotate NAME`: the old token keeps working for a"
-                " day while the service switches).",
-                [email for _, email in settings.ADMINS]
-                + [c.created_by.email for c in due if c.created_by is not None],
-            )
-    return len(due)
+        lines = "\n".join(
+            f"- {c.name} ({', '.join(c.scopes)}), expires {c.expires_at:%Y-%m-%d %H:%M} UTC"
+            for c in due
+        )
+        notify_after_commit(
+            f"[Steward] {len(due)} service credential(s) expire within"
+            f" {settings.DECISION_CREDENTIAL_WARN_DAYS} days",
+            "Once a credential expires, the services using it are refused every decision."
+            f" Rotate each one before then:\n{lines}\n{site_url('/decisions/credentials/')}"
+            "\n(or `manage.py credential_rotate NAME`: the old token keeps working for a"
+            " day while the service switches).",
+            [email for _, email in settings.ADMINS]
+            + [c.created_by.email for c in due if c.created_by is not None],
+        )
+
+    return in_claimed_batches(
+        ServiceCredential.objects.select_related("created_by")
+        .filter(
+            revoked_at__isnull=True,
+            expiry_warned_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
+        )
+        .order_by("expires_at", "name"),
+        batch=batch,
+        handle=warn,
+    )
 
 
 def credential_revoke(*, actor: Any, credential: ServiceCredential) -> ServiceCredential:
