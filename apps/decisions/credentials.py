@@ -235,14 +235,14 @@ def credential_authenticate(token: str) -> ServiceCredential | None:
         return None
     digest, now = _hash(parts[2]), timezone.now()
     credential = _credential_by_prefix(parts[1])
-    if credential is not None and not _live_secret(credential, digest, now):
+    if credential is None:
+        return None
+    if not _live_secret(credential, digest, now):
         # The row may be a remembered one from before a rotation made elsewhere: read it again.
         credential = _credential_by_prefix(parts[1], cached=False)
-    if (
-        credential is None
-        or credential.revoked_at is not None
-        or not _live_secret(credential, digest, now)
-    ):
+        if credential is None or not _live_secret(credential, digest, now):
+            return None
+    if credential.revoked_at is not None:
         return None
     if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_GRANULARITY:
         ServiceCredential.objects.filter(pk=credential.pk).update(last_used_at=now)
