@@ -192,3 +192,34 @@ def test_a_body_nested_deeper_than_python_parses_is_400(client_for, admin):
     assert response.status_code == 400
     assert error_code(response) == "malformed_request"
     assert not DataSource.objects.exists()
+
+
+def _form(n: int) -> str:
+    return "&".join(f"f{i}=1" for i in range(n))
+
+
+def test_a_form_body_with_more_fields_than_django_parses_is_400(client_for, admin):
+    from apps.catalog.models import DataSource
+
+    events = audit_count()
+    response = client_for(admin).generic(
+        "POST",
+        "/api/v1/sources/",
+        _form(1001) + "&name=warehouse&kind=postgres",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "malformed_request",
+        "message": "The request carries more than 1000 fields; send the data as a JSON body.",
+    }
+    assert not DataSource.objects.exists()
+    assert audit_count() == events
+
+
+def test_a_query_string_with_more_parameters_than_django_parses_is_400(client_for, admin):
+    response = client_for(admin).get(f"/api/v1/datasets/?{_form(1001)}")
+
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_request"

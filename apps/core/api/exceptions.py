@@ -3,7 +3,9 @@
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -63,6 +65,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             "malformed_request",
             "The request nests arrays or objects too deeply; flatten it.",
             status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        # A form body or query string with more parameters than Django parses (raised when the
+        # view first reads them, before anything is written).
+        limit = (
+            f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields"
+            if isinstance(exc, TooManyFieldsSent)
+            else f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES} files"
+        )
+        return _error(
+            "malformed_request",
+            f"The request carries more than {limit}; send the data as a JSON body.",
+            status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return _error(
+            "malformed_request", "The request could not be read.", status.HTTP_400_BAD_REQUEST
         )
     if isinstance(exc, ApplicationError):
         return _error(exc.code, exc.message, exc.status, fields=exc.extra.get("fields"))
