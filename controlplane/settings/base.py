@@ -78,6 +78,24 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'steward.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+
+def sqlite_options() -> dict[str, object]:
+    """SQLite options for the local run, where the server, an embedded worker and beat (which
+    seals the audit log every few hundred ms) all write to one file. A transaction takes the
+    write lock when it begins and waits up to 20 s for it; with SQLite's default (the lock taken
+    at the first write) a transaction that had already read was refused at once with "database
+    is locked" whenever another process wrote meanwhile: edits in the demo answered 503 now and
+    then. WAL lets readers go on while one process writes."""
+    return {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
+
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(sqlite_options())
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
