@@ -4,6 +4,7 @@ import datetime as dt
 import enum
 import functools
 import ipaddress
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -172,6 +173,8 @@ def _entry_columns(
     return {"created_at": common["created_at"], "body": text, **columns}
 
 
+log = logging.getLogger(__name__)
+
 _UNAVAILABLE = (
     "The action was not performed because it could not be recorded in the audit log."
     " Try again; if it persists, check the database."
@@ -202,6 +205,7 @@ def audit_record(
         event.save(force_insert=True)
     except DatabaseError as exc:
         # The caller's transaction is now unusable and rolls back: the action does not happen.
+        log.error("audit entry not written (%s refused): %s", action, exc, exc_info=exc)
         raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
     return event
 
@@ -272,6 +276,12 @@ def audit_record_committed_many(
     try:
         return appender().append_many(columns, timeout=timeout, read_ids=read_ids)
     except Exception as exc:
+        log.error(
+            "%d audit entries not written (their actions refused): %s",
+            len(columns),
+            exc,
+            exc_info=exc,
+        )
         raise ServiceUnavailable(_UNAVAILABLE, code="audit_unavailable") from exc
 
 

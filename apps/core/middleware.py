@@ -1,3 +1,4 @@
+import logging
 import re
 import time
 import uuid
@@ -10,6 +11,8 @@ from django.utils.html import escape
 
 from apps.core import context
 from apps.core.errors import ApplicationError
+
+log = logging.getLogger(__name__)
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -93,6 +96,13 @@ class UnavailableMiddleware:
             code, message, status = exception.code, exception.message, exception.status
         elif isinstance(exception, OperationalError | InterfaceError):
             code, status = "database_unavailable", 503
+            # The caller is told only that the database is unavailable; the cause goes to the log.
+            log.warning(
+                "%s %s answered 503 database_unavailable",
+                request.method,
+                request.path,
+                exc_info=exception,
+            )
             message = "The database is unavailable; nothing was changed. Try again shortly."
         else:
             return None

@@ -11,10 +11,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from apps.audit.models import AuditEvent
-from tests.db_faults import allow_audit_inserts, fail_audit_inserts
+from tests.db_faults import FAILURES, allow_audit_inserts, fail_audit_inserts
 from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,3 +79,57 @@ def test_the_same_change_goes_through_once_the_database_is_back(
     assert AuditEvent.objects.filter(
         target_id=str(dataset.pk), action__startswith="catalog."
     ).exists()
+
+
+@pytest.mark.parametrize("kind", ["refused", "connection_killed"])
+def test_why_a_change_was_refused_is_logged(live_server, owner, failing_audit_insert, kind, caplog):
+    """The caller is only told the audit log or the database is unavailable; the operator finds
+    the cause in the log."""
+    dataset = DatasetFactory(owner=owner, description="before")
+    token = Token.objects.create(user=owner).key
+    failing_audit_insert(kind)
+
+    status, _ = _patch(
+        f"{live_server.url}/api/v1/datasets/{dataset.pk}/", token, {"description": "after"}
+    )
+
+    assert status == 503
+    causes = [r for r in caplog.records if r.name.startswith("apps.") and r.exc_info]
+    assert [r.getMessage().split(":")[0] for r in causes] == [
+        "audit entry not written (catalog.dataset.update refused)"
+    ]
+
+
+@pytest.fixture
+def dataset_updates_kill_the_connection():
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE FUNCTION test_kill_update() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN {FAILURES['connection_killed']} RETURN NEW; END $$"
+        )
+        cur.execute(
+            "CREATE TRIGGER test_kill_update BEFORE UPDATE ON catalog_dataset"
+            " FOR EACH ROW EXECUTE FUNCTION test_kill_update()"
+        )
+    yield
+    with connection.cursor() as cur:
+        cur.execute("DROP TRIGGER test_kill_update ON catalog_dataset")
+        cur.execute("DROP FUNCTION test_kill_update()")
+
+
+def test_a_database_lost_mid_change_is_503_and_logged_with_its_cause(
+    live_server, owner, dataset_updates_kill_the_connection, caplog
+):
+    dataset = DatasetFactory(owner=owner, description="before")
+    token = Token.objects.create(user=owner).key
+
+    status, body = _patch(
+        f"{live_server.url}/api/v1/datasets/{dataset.pk}/", token, {"description": "after"}
+    )
+
+    assert (status, body["error"]["code"]) == (503, "database_unavailable")
+    causes = [r for r in caplog.records if r.name == "apps.core.middleware"]
+    assert [r.getMessage() for r in causes] == [
+        f"PATCH /api/v1/datasets/{dataset.pk}/ answered 503 database_unavailable"
+    ]
+    assert causes[0].exc_info is not None
