@@ -17,6 +17,7 @@ from apps.access.models import AccessLevel, AccessRequest, Approval, Role, RoleB
 from apps.catalog.models import Dataset, DataSource
 from apps.core.errors import ApplicationError, or_404
 from apps.core.forms import comma_separated
+from apps.core.redirects import redirect_back
 from apps.decisions.models import ServiceCredential
 
 DURATIONS = [
@@ -250,7 +251,7 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    return redirect(request.POST.get("next") or "access:mine")
+    return redirect_back(request, "access:mine")
 
 
 @login_required

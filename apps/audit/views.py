@@ -10,8 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.audit import exports, signing
@@ -27,6 +26,7 @@ from apps.audit.selectors import (
 from apps.audit.services import Target, audit_checkpoint_create, audit_record_alone
 from apps.audit.verify import entry_columns_match_body
 from apps.core.errors import ApplicationError, NotFound
+from apps.core.redirects import redirect_back
 
 PAGE_SIZE = 50
 
@@ -173,12 +173,7 @@ def checkpoint_list(request: HttpRequest) -> HttpResponse:
                 request,
                 f"Checkpoint {checkpoint.pk} signs the log up to entry seq {checkpoint.last_seq}.",
             )
-        target = request.POST.get("next", "")
-        if target and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return redirect(target)
-        return redirect("audit:checkpoint-list")
+        return redirect_back(request, "audit:checkpoint-list")
     _record_read(request, "audit.read", Target("audit.checkpoints", "list", "audit checkpoints"))
     return render(
         request,

@@ -10,13 +10,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.audit.services import audit_record_alone, format_ts
 from apps.catalog.models import DataSource
 from apps.classification.models import SensitivityLevel
 from apps.core.errors import ApplicationError, or_404
+from apps.core.redirects import redirect_back
 from apps.core.spreadsheet import csv_lines
 from apps.reviews import selectors, services
 from apps.reviews.models import Campaign, NonResponse, ReviewItem, ReviewSchedule
@@ -205,10 +205,7 @@ def decide(request: HttpRequest) -> HttpResponse:
     else:
         done = "certified" if verdict == ReviewItem.Verdict.CERTIFY else "revoked"
         messages.success(request, f"{len(items)} item{'s' if len(items) != 1 else ''} {done}.")
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = ""
-    return redirect(target or "reviews:home")
+    return redirect_back(request, "reviews:home")
 
 
 EVIDENCE_HEADER = [

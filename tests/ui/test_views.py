@@ -411,3 +411,40 @@ def test_a_bad_row_filter_is_shown_at_its_field_and_saves_nothing(
     assert message in errors[0]
     dataset.refresh_from_db()
     assert (dataset.description, dataset.row_filter) == ("", None)
+
+
+# Where a form goes after it is posted: the form's ``next`` only when it is a path on this site.
+# (A bare word such as "true" was looked up as a URL pattern name: a 500. The grant revocation
+# followed any ``next``, another site's included.)
+NEXT_CASES = [
+    ("/catalog/", "/catalog/"),
+    ("true", None),
+    ("üüü", None),
+    ("https://evil.example/", None),
+    ("//evil.example/x", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("next_", "expected"), NEXT_CASES)
+def test_forms_go_back_only_to_a_path_on_this_site(
+    client_for, admin, owner, suggestion, next_, expected
+):
+    from tests.factories import GrantFactory
+
+    grant = GrantFactory(dataset=suggestion.column.dataset)
+    posts = [
+        (
+            owner,
+            reverse("catalog:suggestion-decide", args=[suggestion.pk, "reject"]),
+            reverse("catalog:suggestion-list"),
+        ),
+        (owner, reverse("access:grant-revoke", args=[grant.pk]), reverse("access:mine")),
+        (admin, reverse("reviews:decide"), reverse("reviews:home")),
+        (admin, reverse("audit:checkpoint-list"), reverse("audit:checkpoint-list")),
+    ]
+    for user, url, fallback in posts:
+        response = client_for(user).post(url, {"next": next_})
+
+        assert response.status_code == 302, url
+        assert response["Location"] == (expected or fallback), url

@@ -3,8 +3,7 @@
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.http import Http404, HttpRequest
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.http import Http404
 
 from apps.classification import selectors as taxonomy
 from apps.core.errors import NotFound
@@ -28,13 +27,3 @@ def taxonomy_for(user: Any) -> dict[str, list[Any]]:
         "levels": list(taxonomy.sensitivity_level_list(actor=user)),
         "categories": list(taxonomy.category_list(actor=user)),
     }
-
-
-def safe_next(request: HttpRequest, fallback: str) -> str:
-    """Where to go after a POST: the form's ``next`` if it is on this site, else ``fallback``."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback

@@ -4,13 +4,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.catalog import permissions, selectors, services
-from apps.catalog.views.common import PAGE_SIZE, get_or_404, safe_next
+from apps.catalog.views.common import PAGE_SIZE, get_or_404
 from apps.core.errors import ApplicationError
+from apps.core.redirects import redirect_back
 
 DECISIONS = {"accept": services.suggestion_accept, "reject": services.suggestion_reject}
 
@@ -56,4 +56,4 @@ def suggestion_decide_view(request: HttpRequest, pk: int, decision: str) -> Http
         return _queue_page(request, status=err.status if err.status < 500 else 400)
     verb = "Accepted" if decision == "accept" else "Rejected"
     messages.success(request, f"{verb} {label}.")
-    return redirect(safe_next(request, reverse("catalog:suggestion-list")))
+    return redirect_back(request, "catalog:suggestion-list")
