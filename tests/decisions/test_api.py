@@ -165,6 +165,24 @@ def test_bad_input_is_a_400_and_changes_nothing(live_server, leads, token, body,
     assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
 
 
+@pytest.mark.parametrize("path", ["/access/v1/evaluation", "/access/v1/evaluations"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "multipart/form-data; boundary=b", "text/plain"],
+)
+def test_a_body_that_is_not_json_is_415_and_changes_nothing(
+    live_server, leads, token, path, content_type
+):
+    """AuthZEN requests are JSON: a form cannot carry their nested objects."""
+    status, answer, _ = _post(
+        f"{live_server.url}{path}",
+        b"subject=user&action=read",
+        {"Authorization": f"Bearer {token}", "Content-Type": content_type},
+    )
+    assert (status, answer["error"]["code"]) == (415, "unsupported_media_type")
+    assert not AuditEvent.objects.filter(action="decision.evaluate").exists()
+
+
 def test_a_resource_type_longer_than_the_audit_column_is_decided_and_recorded(
     live_server, leads, token
 ):
