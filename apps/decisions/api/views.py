@@ -34,11 +34,18 @@ from apps.decisions.services import SEMANTICS, Decision, decision_evaluate, deci
 TAGS = ["decisions"]
 
 
+def _name() -> serializers.Field:
+    """A non-empty string without NUL, as the API takes names (type, id, action name)."""
+    return serializers.RegexField(r"^[^\x00]+$")
+
+
 def _entity(properties: str = "") -> dict[str, serializers.Field]:
     return {
-        "type": serializers.CharField(),
-        "id": serializers.CharField(),
-        "properties": serializers.DictField(required=False, help_text=properties),
+        "type": _name(),
+        "id": _name(),
+        "properties": serializers.DictField(  # null is taken as absent
+            required=False, allow_null=True, help_text=properties
+        ),
     }
 
 
@@ -86,7 +93,7 @@ class EvaluationApi(_DecisionApi):
             "EvaluationRequest",
             {
                 "subject": inline_serializer("Subject", _entity()),
-                "action": inline_serializer("Action", {"name": serializers.CharField(), "properties": serializers.DictField(required=False)}),
+                "action": inline_serializer("Action", {"name": _name(), "properties": serializers.DictField(required=False, allow_null=True)}),
                 "resource": inline_serializer("Resource", _entity(RESOURCE_PROPERTIES)),
                 "context": serializers.DictField(required=False, help_text="e.g. purpose, time (RFC 3339)"),
             },
@@ -252,7 +259,12 @@ DECISION_EVENT = {
     "type": "object",
     "required": ["decision_id"],
     "properties": {
-        "decision_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "decision_id": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128,
+            "pattern": "^[^\\u0000]+$",
+        },
         "path": {"type": "string"},
         "timestamp": {"type": "string", "description": "RFC 3339"},
         "input": {"description": "the request decided (digested, not stored)"},
