@@ -1,4 +1,5 @@
-"""Make the real database fail where it matters: every audit insert, on purpose, for a while."""
+"""Make the real database fail where it matters (every audit insert, or the writes to another
+table), on purpose, for a while."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,23 +13,32 @@ FAILURES = {
 }
 
 
-def fail_audit_inserts(kind: str) -> None:
-    """Install a trigger that fails every audit insert (undo with ``allow_audit_inserts``)."""
+def fail_writes(kind: str, *, table: str = "audit_auditevent", event: str = "INSERT") -> None:
+    """Install a trigger that fails every ``event`` on ``table`` (undo with ``allow_writes``)."""
     with connection.cursor() as cur:
         cur.execute(
-            "CREATE FUNCTION test_fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f"CREATE FUNCTION test_fail_{table}() RETURNS trigger LANGUAGE plpgsql AS $$"
             f" BEGIN {FAILURES[kind]} RETURN NEW; END $$"
         )
         cur.execute(
-            "CREATE TRIGGER test_fail_audit BEFORE INSERT ON audit_auditevent"
-            " FOR EACH ROW EXECUTE FUNCTION test_fail_audit()"
+            f"CREATE TRIGGER test_fail_{table} BEFORE {event} ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION test_fail_{table}()"
         )
 
 
-def allow_audit_inserts() -> None:
+def allow_writes(*, table: str = "audit_auditevent") -> None:
     with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER IF EXISTS test_fail_audit ON audit_auditevent")
-        cur.execute("DROP FUNCTION IF EXISTS test_fail_audit()")
+        cur.execute(f"DROP TRIGGER IF EXISTS test_fail_{table} ON {table}")
+        cur.execute(f"DROP FUNCTION IF EXISTS test_fail_{table}()")
+
+
+def fail_audit_inserts(kind: str) -> None:
+    """Fail every audit insert (undo with ``allow_audit_inserts``)."""
+    fail_writes(kind)
+
+
+def allow_audit_inserts() -> None:
+    allow_writes()
 
 
 @contextmanager

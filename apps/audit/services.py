@@ -19,6 +19,8 @@ from apps.core import context
 from apps.core.errors import ServiceUnavailable
 from apps.core.jsontext import canonical_json_if_plain
 
+log = logging.getLogger(__name__)
+
 REDACTED = "[redacted]"
 # Sealers (the beat task, the command, a checkpoint on demand) and the archiver take this
 # Postgres advisory lock (see ``hold_seal_lock``).
@@ -172,8 +174,6 @@ def _entry_columns(
         text = merkle.canonical_body({**body, "changes": _jsonable(body["changes"])})
     return {"created_at": common["created_at"], "body": text, **columns}
 
-
-log = logging.getLogger(__name__)
 
 _UNAVAILABLE = (
     "The action was not performed because it could not be recorded in the audit log."

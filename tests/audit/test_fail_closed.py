@@ -11,11 +11,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from apps.audit.models import AuditEvent
-from tests.db_faults import FAILURES, allow_audit_inserts, fail_audit_inserts
+from tests.db_faults import allow_audit_inserts, allow_writes, fail_audit_inserts, fail_writes
 from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,19 +101,9 @@ def test_why_a_change_was_refused_is_logged(live_server, owner, failing_audit_in
 
 @pytest.fixture
 def dataset_updates_kill_the_connection():
-    with connection.cursor() as cur:
-        cur.execute(
-            "CREATE FUNCTION test_kill_update() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN {FAILURES['connection_killed']} RETURN NEW; END $$"
-        )
-        cur.execute(
-            "CREATE TRIGGER test_kill_update BEFORE UPDATE ON catalog_dataset"
-            " FOR EACH ROW EXECUTE FUNCTION test_kill_update()"
-        )
+    fail_writes("connection_killed", table="catalog_dataset", event="UPDATE")
     yield
-    with connection.cursor() as cur:
-        cur.execute("DROP TRIGGER test_kill_update ON catalog_dataset")
-        cur.execute("DROP FUNCTION test_kill_update()")
+    allow_writes(table="catalog_dataset")
 
 
 def test_a_database_lost_mid_change_is_503_and_logged_with_its_cause(
