@@ -32,19 +32,10 @@ def allow_writes(*, table: str = "audit_auditevent") -> None:
         cur.execute(f"DROP FUNCTION IF EXISTS test_fail_{table}()")
 
 
-def fail_audit_inserts(kind: str) -> None:
-    """Fail every audit insert (undo with ``allow_audit_inserts``)."""
-    fail_writes(kind)
-
-
-def allow_audit_inserts() -> None:
-    allow_writes()
-
-
 @contextmanager
 def audit_inserts_failing(kind: str = "refused") -> Iterator[None]:
-    fail_audit_inserts(kind)
+    fail_writes(kind)
     try:
         yield
     finally:
-        allow_audit_inserts()
+        allow_writes()

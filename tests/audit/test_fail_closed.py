@@ -14,7 +14,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from apps.audit.models import AuditEvent
-from tests.db_faults import allow_audit_inserts, allow_writes, fail_audit_inserts, fail_writes
+from tests.db_faults import allow_writes, fail_writes
 from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def failing_audit_insert():
     """``failing_audit_insert(kind)`` breaks every audit insert until the test ends."""
-    yield fail_audit_inserts
-    allow_audit_inserts()
+    yield fail_writes
+    allow_writes()
 
 
 def _patch(url: str, token: str, payload: dict) -> tuple[int, dict]:
@@ -68,7 +68,7 @@ def test_the_same_change_goes_through_once_the_database_is_back(
     url = f"{live_server.url}/api/v1/datasets/{dataset.pk}/"
     failing_audit_insert("connection_killed")
     assert _patch(url, token, {"description": "after"})[0] == 503
-    allow_audit_inserts()
+    allow_writes()
 
     status, _ = _patch(url, token, {"description": "after"})
 
